@@ -1,0 +1,162 @@
+"""The application: builds the gateway from a Config and routes HTTP requests to it.
+
+This is the only module that knows both the HTTP layer and the gateway core. Routing is a dict
+lookup on (method, path); the few parameterised paths are matched by prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import unquote
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from switchyard.catalog import Catalog, CatalogModel, format_usd, load_catalog
+from switchyard.config.model import Config
+from switchyard.errors import ErrorCategory, GatewayError, RequestError
+from switchyard.gateway.executor import Executor
+from switchyard.gateway.frontdoor import FrontDoor
+from switchyard.gateway.outcome import Outcome
+from switchyard.http import Request, Response, StreamResponse
+from switchyard.protocols.openai_chat import OpenAIChatFrontDoor
+from switchyard.protocols.openai_chat.errors import render_error
+from switchyard.providers.registry import build_adapters
+from switchyard.telemetry.store import RecentRecords
+from switchyard.upstream.client import UpstreamClient
+
+log = logging.getLogger("switchyard")
+
+Handler = Callable[[Request], Awaitable[Response | StreamResponse]]
+
+
+def _model_json(m: CatalogModel) -> dict[str, Any]:
+    def prices(p: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"input": p.input, "output": p.output}
+        if p.cache_read is not None:
+            out["cache_read"] = p.cache_read
+        if p.cache_write is not None:
+            out["cache_write"] = p.cache_write
+        if p.tiers:
+            out["tiers"] = [msgspec.to_builtins(t) for t in p.tiers]
+        return out
+
+    out: dict[str, Any] = {
+        "id": m.id, "object": "model", "created": 0, "owned_by": m.creator, "name": m.name, "type": m.type,
+        "context_window": m.context_window, "max_output": m.max_output,
+        "capabilities": sorted(m.capabilities),
+        "pricing": {"unit": "USD per 1M tokens", **prices(m.pricing)},
+        "providers": [{"provider": o.provider, "model_id": o.model_id, "context_window": o.context_window,
+                       "max_output": o.max_output, "capabilities": sorted(o.capabilities),
+                       "pricing": prices(o.pricing)} for o in m.offerings],
+    }
+    if m.dimensions:
+        out["dimensions"] = m.dimensions
+    return out
+
+
+class App:
+    def __init__(self, config: Config, catalog: Catalog | None = None) -> None:
+        self.config = config
+        self.catalog = catalog or load_catalog(config.models, enabled=config.providers.keys())
+        self.client = UpstreamClient()
+        self.records = RecentRecords()
+        self.executor = Executor(self.catalog, config.routing, build_adapters(config.providers), self.client,
+                                 self.records)
+        self.openai = OpenAIChatFrontDoor()
+        self.started = time.time()
+        # The catalog never changes while running: its JSON is rendered once.
+        self._models_list = msgspec.json.encode({"object": "list",
+                                                 "data": [_model_json(m) for m in self.catalog]})
+        self._models = {m.id: msgspec.json.encode(_model_json(m)) for m in self.catalog}
+        self._routes: dict[tuple[str, str], Handler] = {
+            ("POST", "/v1/chat/completions"): self.chat_completions,
+            ("GET", "/v1/models"): self.list_models,
+            ("GET", "/health"): self.health,
+            ("GET", "/health/live"): self.health,
+            ("GET", "/health/ready"): self.health,
+            ("GET", "/v1/generation"): self.generation,
+        }
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # ---- dispatch ----
+
+    async def handle(self, request: Request) -> Response | StreamResponse:
+        handler = self._routes.get((request.method, request.path))
+        if handler is not None:
+            return await handler(request)
+        if request.method == "GET" and request.path.startswith("/v1/models/"):
+            return self.get_model(request)
+        if any(path == request.path for _, path in self._routes):
+            return self._error(RequestError(f"Method {request.method} is not allowed on {request.path}.",
+                                            status=405))
+        return self._error(RequestError(f"Unknown path {request.path}.", status=404,
+                                        category=ErrorCategory.NOT_FOUND, code="unknown_url"))
+
+    def error_response(self, status: int, message: str, request: Request | None) -> Response:
+        """Errors raised by the HTTP layer itself (413, 400 malformed HTTP, 500)."""
+        category = {413: ErrorCategory.REQUEST_TOO_LARGE}.get(status, ErrorCategory.INVALID_REQUEST
+                                                               if status < 500 else ErrorCategory.SERVER_ERROR)
+        return self._error(GatewayError(category, message, status=status))
+
+    def _error(self, err: GatewayError) -> Response:
+        return Response(err.status, render_error(err))
+
+    @staticmethod
+    def _respond(outcome: Outcome) -> Response | StreamResponse:
+        if outcome.stream is not None:
+            return StreamResponse(outcome.status, outcome.stream, outcome.headers, outcome.content_type)
+        return Response(outcome.status, outcome.body, outcome.headers, outcome.content_type)
+
+    async def _serve(self, door: FrontDoor, request: Request) -> Response | StreamResponse:
+        try:
+            inbound = door.parse(request.body, request.headers)
+        except GatewayError as err:
+            return Response(err.status, door.render_error(err, None))
+        return self._respond(await self.executor.run(door, inbound))
+
+    # ---- endpoints ----
+
+    async def chat_completions(self, request: Request) -> Response | StreamResponse:
+        return await self._serve(self.openai, request)
+
+    async def list_models(self, request: Request) -> Response:
+        return Response(200, self._models_list)
+
+    def get_model(self, request: Request) -> Response:
+        model_id = unquote(request.path[len("/v1/models/"):])
+        body = self._models.get(model_id)
+        if body is None:
+            return self._error(RequestError(f"The model '{model_id}' does not exist.", param="model",
+                                            status=404, category=ErrorCategory.MODEL_NOT_FOUND,
+                                            code="model_not_found"))
+        return Response(200, body)
+
+    async def health(self, request: Request) -> Response:
+        return Response(200, msgspec.json.encode({
+            "status": "ok", "uptime_s": round(time.time() - self.started, 1),
+            "providers": sorted(self.config.providers), "models": len(self.catalog)}))
+
+    async def generation(self, request: Request) -> Response:
+        gen_id = request.query_params().get("id", "")
+        rec = self.records.get(gen_id)
+        if rec is None:
+            return self._error(RequestError(f"No generation with id '{gen_id}'.", param="id", status=404,
+                                            category=ErrorCategory.NOT_FOUND, code="not_found"))
+        usage = rec.usage
+        return Response(200, msgspec.json.encode({"data": {
+            "id": rec.id, "model": rec.model or rec.requested_model, "provider_name": rec.provider,
+            "total_cost": float(format_usd(rec.cost or 0.0)), "streamed": rec.stream,
+            "finish_reason": rec.finish_reason, "latency": round(rec.latency_ms),
+            "native_tokens_prompt": usage.input_tokens if usage else 0,
+            "native_tokens_completion": usage.output_tokens if usage else 0,
+            "native_tokens_reasoning": usage.reasoning_tokens if usage else 0,
+            "native_tokens_cached": usage.cache_read_tokens if usage else 0,
+            "native_tokens_cache_creation": usage.cache_write_tokens if usage else 0,
+            "status": rec.status, "error": rec.error,
+            "gateway": rec.gateway_metadata(),
+        }}))

@@ -1,0 +1,65 @@
+"""Typed configuration objects. Built once at startup by ``config.load`` and passed down; nothing here
+is module-level mutable state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Timeouts(msgspec.Struct, frozen=True):
+    """Seconds. ``first_byte`` runs from sending the request to the first byte of the body (the
+    first stream event when streaming); ``total`` bounds the whole attempt, stream included."""
+
+    connect: float = 10.0
+    first_byte: float = 120.0
+    total: float = 600.0
+
+
+class ProviderConfig(msgspec.Struct, frozen=True):
+    """One upstream provider: where it is, which wire protocol it speaks and how we authenticate.
+
+    ``options`` holds protocol-specific settings (``anthropic_version``, ``api_version``, ...), read
+    only by that protocol's adapter. ``headers`` are sent on every request to this provider."""
+
+    slug: str
+    protocol: str
+    base_url: str
+    api_key: str | None = None
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    timeouts: Timeouts = Timeouts()
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print the key
+        return f"ProviderConfig(slug={self.slug!r}, protocol={self.protocol!r}, base_url={self.base_url!r})"
+
+    __str__ = __repr__
+
+
+class RoutingConfig(msgspec.Struct, frozen=True):
+    # Provider preference per catalog model ("*" applies to every model without its own entry).
+    order: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    # Fallback models per catalog model, tried after the model's own providers are exhausted.
+    fallbacks: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    # Wait for a provider's retry-after only when it is this short and nothing else is left to try.
+    max_retry_wait: float = 2.0
+    # How many attempts one request may make in all, across providers and models.
+    max_attempts: int = 8
+
+
+class ServerConfig(msgspec.Struct, frozen=True):
+    host: str = "127.0.0.1"
+    port: int = 8787
+    workers: int = 1
+    max_body_bytes: int = 20 * 1024 * 1024
+    # Seconds an idle keep-alive connection from a client is kept open.
+    keepalive_timeout: float = 75.0
+
+
+class Config(msgspec.Struct, frozen=True):
+    server: ServerConfig = ServerConfig()
+    providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
+    # Catalog additions and overrides, same shape as the shipped catalog's entries.
+    models: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    routing: RoutingConfig = RoutingConfig()

@@ -1,0 +1,1 @@
+"""The gateway core: front-door contract, executor (attempts, failover, streaming)."""

@@ -1,0 +1,1 @@
+"""Routing: plan attempts and decide failover. Never imports the HTTP layer."""

@@ -1,0 +1,1 @@
+"""Telemetry: generation records. Never imports the HTTP layer."""
