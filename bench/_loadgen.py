@@ -49,6 +49,13 @@ def session_cpu_ticks(sid: int) -> tuple[int, int]:
     return total, count
 
 
+def machine_busy_ticks() -> int:
+    """user+nice+system+irq+softirq over all CPUs (from /proc/stat): to spot other load."""
+    with open("/proc/stat", "rb") as f:
+        v = [int(x) for x in f.readline().split()[1:8]]
+    return v[0] + v[1] + v[2] + v[5] + v[6]
+
+
 def own_cpu_s() -> float:
     t = os.times()
     return t.user + t.system
@@ -194,10 +201,12 @@ async def run(a) -> dict:
         win[0] = time.perf_counter()
         cpu0 = {k: session_cpu_ticks(sid) for k, sid in watch.items()}
         own0 = own_cpu_s()
+        busy0 = machine_busy_ticks()
         await asyncio.sleep(a.duration)
         win[1] = time.perf_counter()
         cpu1 = {k: session_cpu_ticks(sid) for k, sid in watch.items()}
         own1 = own_cpu_s()
+        busy1 = machine_busy_ticks()
         stop = True
         done, pending = await asyncio.wait(tasks, timeout=10)  # let in-flight requests finish
         for t in pending:
@@ -209,6 +218,7 @@ async def run(a) -> dict:
     n = len(lat)
     cpu = {k: {"ms": (cpu1[k][0] - cpu0[k][0]) * 1000.0 / CLK_TCK, "procs": cpu1[k][1]} for k in watch}
     cpu["loadgen"] = {"ms": (own1 - own0) * 1000.0, "procs": 1}
+    cpu["machine"] = {"ms": (busy1 - busy0) * 1000.0 / CLK_TCK, "procs": None}
     out.update(ok=True, requests=n, errors=n_errors, error_samples=errors, window_s=window,
                rps=n / window, p50_ms=_ms(percentile(lat, 0.50)), p99_ms=_ms(percentile(lat, 0.99)),
                ttfc_p50_ms=_ms(percentile(ttfc, 0.50)),

@@ -212,7 +212,7 @@ def run_load(args, children: Children, url: str, stream: bool, watch: dict[str, 
 COLS = [("scenario", 12, "s"), ("target", 11, "s"), ("req/s", 8, ".0f"), ("p50 ms", 7, ".2f"),
         ("p99 ms", 7, ".2f"), ("TTFC p50", 8, ".2f"), ("proxy CPU ms/req", 16, ".3f"),
         ("proxy CPU µs/chunk", 18, ".1f"), ("proxy CPU%", 10, ".0f"), ("fake ms/req", 11, ".3f"),
-        ("loadgen ms/req", 14, ".3f"), ("errors", 6, "d")]
+        ("loadgen ms/req", 14, ".3f"), ("other CPU%", 10, ".0f"), ("errors", 6, "d")]
 
 
 def run_metrics(res: dict, stream: bool) -> dict:
@@ -223,6 +223,9 @@ def run_metrics(res: dict, stream: bool) -> dict:
     m = {"req/s": res["rps"], "p50 ms": res["p50_ms"], "p99 ms": res["p99_ms"],
          "TTFC p50": res.get("ttfc_p50_ms") if stream else None,
          "fake ms/req": cpu["fake"]["ms"] / n, "loadgen ms/req": cpu["loadgen"]["ms"] / n}
+    if "machine" in cpu:  # whatever else ran on the machine during the window
+        ours = sum(v["ms"] for k, v in cpu.items() if k != "machine")
+        m["other CPU%"] = max(0.0, 100.0 * (cpu["machine"]["ms"] - ours) / (res["window_s"] * 1000.0))
     if "proxy" in cpu:
         m["proxy CPU ms/req"] = cpu["proxy"]["ms"] / n
         m["proxy CPU%"] = 100.0 * cpu["proxy"]["ms"] / (res["window_s"] * 1000.0)
@@ -292,7 +295,8 @@ def print_report(args, rows: list[dict], notes: list[str]) -> None:
           f"{args.duration:g}s window (after {args.warmup:g}s warm-up) / requests completed in it.")
     print(f"proxy CPU µs/chunk = (CPU ms/req streaming - CPU ms/req non-streaming, same proxy) / "
           f"{n_events} SSE events per stream (role + {args.chunks} content + finish + usage + [DONE]).")
-    print("TTFC = time to first body chunk. CPU% = proxy CPU time / window (100% = one core busy).")
+    print("TTFC = time to first body chunk. CPU% = CPU time / window (100% = one core busy); other CPU% = "
+          "CPU used by processes outside the benchmark during the window (high = noisy figures).")
     for n in notes:
         print(n)
 

@@ -22,6 +22,7 @@ from switchyard.gateway.frontdoor import FrontDoor
 from switchyard.gateway.outcome import Outcome
 from switchyard.http import Request, Response, StreamResponse
 from switchyard.protocols.openai_chat import OpenAIChatFrontDoor
+from switchyard.protocols.openai_chat.frontdoor import OpenAIEmbeddingsFrontDoor
 from switchyard.protocols.openai_chat.errors import render_error
 from switchyard.providers.registry import build_adapters
 from switchyard.telemetry.store import RecentRecords
@@ -66,6 +67,7 @@ class App:
         self.executor = Executor(self.catalog, config.routing, build_adapters(config.providers), self.client,
                                  self.records)
         self.openai = OpenAIChatFrontDoor()
+        self.openai_embeddings = OpenAIEmbeddingsFrontDoor()
         self.started = time.time()
         # The catalog never changes while running: its JSON is rendered once.
         self._models_list = msgspec.json.encode({"object": "list",
@@ -73,6 +75,7 @@ class App:
         self._models = {m.id: msgspec.json.encode(_model_json(m)) for m in self.catalog}
         self._routes: dict[tuple[str, str], Handler] = {
             ("POST", "/v1/chat/completions"): self.chat_completions,
+            ("POST", "/v1/embeddings"): self.embeddings,
             ("GET", "/v1/models"): self.list_models,
             ("GET", "/health"): self.health,
             ("GET", "/health/live"): self.health,
@@ -123,6 +126,9 @@ class App:
 
     async def chat_completions(self, request: Request) -> Response | StreamResponse:
         return await self._serve(self.openai, request)
+
+    async def embeddings(self, request: Request) -> Response | StreamResponse:
+        return await self._serve(self.openai_embeddings, request)
 
     async def list_models(self, request: Request) -> Response:
         return Response(200, self._models_list)

@@ -1,5 +1,6 @@
 """The canonical model in the middle: requests, results and stream events. Nothing else lives here."""
 
+from switchyard.canonical.embeddings import EmbedRequest, EmbedResult
 from switchyard.canonical.events import (
     Finish,
     ReasoningDelta,
@@ -26,7 +27,7 @@ from switchyard.canonical.request import (
 from switchyard.canonical.result import ChatResult, FinishReason, Usage
 
 __all__ = [
-    "ChatRequest", "ChatResult", "Finish", "FinishReason", "ImagePart", "Message", "Part",
+    "ChatRequest", "ChatResult", "EmbedRequest", "EmbedResult", "Finish", "FinishReason", "ImagePart", "Message", "Part",
     "ReasoningDelta", "ReasoningPart", "ResponseFormat", "ResponseInfo", "StreamEvent", "TextDelta",
     "TextPart", "Tool", "ToolCallDelta", "ToolCallPart", "ToolCallStart", "ToolChoice",
     "ToolResultPart", "Usage", "UsageReport",

@@ -154,8 +154,11 @@ class Executor:
     async def _complete(self, door: FrontDoor, inbound: Inbound, cand: Candidate, adapter: ProviderAdapter,
                         passthrough: bool, rec: GenerationRecord, attempt: Attempt) -> Outcome:
         model_id = cand.offering.model_id
+        embedding = inbound.kind == "embedding"
         if passthrough:
-            call = adapter.passthrough_call(inbound.raw, model_id, False)  # type: ignore[attr-defined]
+            call = adapter.passthrough_call(inbound.raw, model_id, False, inbound.kind)  # type: ignore[attr-defined]
+        elif embedding:
+            call = adapter.build_embed(inbound.canonical(), model_id)
         else:
             call = adapter.build_chat(inbound.canonical(), model_id, cand.offering.max_output)
         provider = adapter.provider
@@ -169,8 +172,12 @@ class Executor:
         if resp.status >= 300:
             raise adapter.parse_error(resp.status, resp.headers, body)
         rec.first_token_at = rec.ended = time.monotonic()
+        result: Any
         if passthrough:
-            data, usage, finish = adapter.passthrough_result(body)  # type: ignore[attr-defined]
+            result, usage, finish = adapter.passthrough_result(body, inbound.kind)  # type: ignore[attr-defined]
+        elif embedding:
+            result = adapter.parse_embed(body)
+            usage, finish = result.usage, None
         else:
             result = adapter.parse_chat(body)
             usage, finish = result.usage, result.finish_reason
@@ -178,7 +185,7 @@ class Executor:
         rec.usage = usage
         rec.cost = cand.offering.pricing.cost(usage) if usage is not None else None
         rec.finish_reason, rec.status = finish, 200
-        out = door.render_passthrough(data, rec) if passthrough else door.render_result(result, rec)
+        out = door.render_passthrough(result, rec, inbound) if passthrough else door.render_result(result, rec, inbound)
         self.sink.submit(rec)
         return Outcome(200, rec.final_headers(), out)
 

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
-from switchyard.canonical import ChatResult, StreamEvent
+from switchyard.canonical import StreamEvent
 from switchyard.errors import GatewayError
 from switchyard.gateway.inbound import Inbound
 from switchyard.telemetry.record import GenerationRecord
@@ -31,10 +31,12 @@ class FrontDoor(ABC):
     def parse(self, body: bytes, headers: Mapping[str, str]) -> Inbound: ...
 
     @abstractmethod
-    def render_result(self, result: ChatResult, rec: GenerationRecord) -> bytes: ...
+    def render_result(self, result: Any, rec: GenerationRecord, inbound: Inbound) -> bytes:
+        """A ChatResult (or EmbedResult, for an embeddings front door) in this protocol's shape."""
 
     @abstractmethod
-    def render_passthrough(self, data: dict[str, Any], rec: GenerationRecord) -> bytes: ...
+    def render_passthrough(self, data: Any, rec: GenerationRecord, inbound: Inbound) -> bytes:
+        """The provider's own parsed body (same protocol) with the gateway's metadata added."""
 
     @abstractmethod
     def stream_encoder(self, inbound: Inbound, rec: GenerationRecord) -> StreamEncoder: ...

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from switchyard.canonical import ChatRequest
 from switchyard.routing.plan import RouteRequest
 
 
@@ -13,11 +12,12 @@ class Inbound:
     """One parsed caller request. ``raw`` is the caller's JSON body in its own protocol, kept for the
     pass-through path; the canonical request is built only when a translation needs it."""
 
-    __slots__ = ("route", "stream", "wants_usage", "raw", "user", "tags", "_to_canonical", "_canonical")
+    __slots__ = ("route", "stream", "wants_usage", "raw", "user", "tags", "_to_canonical", "_canonical", "kind")
 
     def __init__(self, route: RouteRequest, stream: bool, raw: dict[str, Any],
-                 to_canonical: Callable[[dict[str, Any]], ChatRequest], *, wants_usage: bool = False,
-                 user: str | None = None, tags: list[str] | None = None) -> None:
+                 to_canonical: Callable[[dict[str, Any]], Any], *, wants_usage: bool = False,
+                 user: str | None = None, tags: list[str] | None = None, kind: str = "language") -> None:
+        self.kind = kind  # "language" (chat) or "embedding"
         self.route = route
         self.stream = stream
         self.wants_usage = wants_usage
@@ -25,9 +25,10 @@ class Inbound:
         self.user = user
         self.tags = tags or []
         self._to_canonical = to_canonical
-        self._canonical: ChatRequest | None = None
+        self._canonical: Any = None
 
-    def canonical(self) -> ChatRequest:
+    def canonical(self) -> Any:
+        """The ChatRequest (or EmbedRequest for ``kind == "embedding"``)."""
         if self._canonical is None:
             self._canonical = self._to_canonical(self.raw)
         return self._canonical

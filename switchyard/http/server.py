@@ -33,6 +33,7 @@ _LAST_CHUNK = b"0\r\n\r\n"
 _CHUNKED = "transfer-encoding: chunked\r\n"
 _CONN_CLOSE = "connection: close\r\n"
 _CONN_KEEP = "connection: keep-alive\r\n"  # only HTTP/1.0 clients need to be told
+_NAMES: dict[bytes, str] = {}  # raw header name -> lower-cased str, to skip decode+lower
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")}
 _WRITE_HIGH = 64 * 1024   # transport buffer above which pause_writing() is called
 _SMALL_BODY = 64 * 1024   # below this head+body are joined: one syscall, one segment
@@ -129,7 +130,7 @@ class _Rejected(Exception):
 
 class _Conn(asyncio.Protocol):
     __slots__ = ("_srv", "_loop", "_t", "_parser", "_client", "_task", "_pending",
-                 "_headers", "_url", "_body", "_body_len", "_hdr_len", "_raw_hdr",
+                 "_headers", "_url", "_body", "_body_len", "_chunk_len", "_first_len", "_raw_hdr",
                  "_in_headers", "_began", "_continue", "_reject", "_discard", "_closed",
                  "_read_paused", "_write_paused", "_drain_waiter", "_last_active", "_timer")
 
@@ -144,7 +145,7 @@ class _Conn(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._url = b""
         self._body = None
-        self._body_len = self._hdr_len = self._raw_hdr = 0
+        self._body_len = self._chunk_len = self._first_len = self._raw_hdr = 0
         self._in_headers = self._began = self._continue = False
         self._reject: tuple[int, str] | None = None
         self._discard = self._closed = self._read_paused = self._write_paused = False
@@ -203,6 +204,7 @@ class _Conn(asyncio.Protocol):
             return
         self._last_active = self._loop.time()
         self._began = False
+        self._chunk_len = len(data)
         in_hdr = self._in_headers
         try:
             self._parser.feed_data(data)
@@ -224,7 +226,8 @@ class _Conn(asyncio.Protocol):
         self._headers = {}
         self._url = b""
         self._body = None
-        self._body_len = self._hdr_len = self._raw_hdr = 0
+        self._body_len = self._raw_hdr = 0
+        self._first_len = self._chunk_len
         self._in_headers = self._began = True
         if self._task is not None and not self._read_paused:
             # Pipelined request while busy: stop reading so a client can't make us
@@ -239,15 +242,13 @@ class _Conn(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        self._hdr_len += len(url)
-        if self._hdr_len > self._srv._max_hdr:
-            self._reject_now(431, "Request header fields too large")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._hdr_len += len(name) + len(value) + 4
-        if self._hdr_len > self._srv._max_hdr:
-            self._reject_now(431, "Request header fields too large")
-        k = name.decode("latin-1").lower()
+        k = _NAMES.get(name)
+        if k is None:
+            k = name.lower().decode("latin-1")
+            if len(_NAMES) < 1024:  # bounded: names are attacker-chosen
+                _NAMES[name] = k
         h = self._headers
         if k in h:
             h[k] += ", " + value.decode("latin-1")
@@ -257,13 +258,21 @@ class _Conn(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self._in_headers = False
         h = self._headers
+        # Header size: the bytes received since the message began bound it from
+        # above, so the exact (slower) count is only needed when that bound is big.
+        srv = self._srv
+        bound = self._chunk_len if self._began else \
+            self._first_len + self._raw_hdr + self._chunk_len
+        if bound > srv._max_hdr and len(self._url) + sum(
+                len(k) + len(v) + 4 for k, v in h.items()) > srv._max_hdr:
+            self._reject_now(431, "Request header fields too large")
         cl = h.get("content-length")
         if cl is not None:
             try:
                 n = int(cl)
             except ValueError:
                 self._reject_now(400, "Invalid Content-Length")
-            if n > self._srv._max_body:  # reject before reading (or 100-continuing) it
+            if n > srv._max_body:  # reject before reading (or 100-continuing) it
                 self._reject_now(413, "Request body too large")
         if "expect" in h and h["expect"].lower() == "100-continue" \
                 and self._parser.get_http_version() == "1.1":

@@ -18,9 +18,9 @@ from typing import ClassVar
 
 import msgspec
 
-from switchyard.canonical import ChatRequest, ChatResult, StreamEvent
+from switchyard.canonical import ChatRequest, ChatResult, EmbedRequest, EmbedResult, StreamEvent
 from switchyard.config.model import ProviderConfig
-from switchyard.errors import UpstreamError
+from switchyard.errors import ErrorCategory, RequestError, UpstreamError
 
 
 class UpstreamCall(msgspec.Struct):
@@ -68,6 +68,14 @@ class ProviderAdapter(ABC):
     @abstractmethod
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
         """Map a non-2xx answer to a categorised UpstreamError (retry_after from the headers)."""
+
+    # Embeddings are optional: a protocol without them says so, and the router moves on.
+    def build_embed(self, request: EmbedRequest, model_id: str) -> UpstreamCall:
+        raise RequestError(f"{self.provider.slug} ({self.protocol}) does not serve embeddings.",
+                           category=ErrorCategory.UNSUPPORTED)
+
+    def parse_embed(self, body: bytes) -> EmbedResult:
+        raise NotImplementedError
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:

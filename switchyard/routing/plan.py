@@ -20,6 +20,7 @@ class RouteRequest(msgspec.Struct, frozen=True):
     """What routing needs to know about a request; front doors fill it without full translation."""
 
     model: str
+    kind: str = "language"  # the catalog type the caller's endpoint needs: language | embedding
     fallbacks: Sequence[str] = ()
     order: Sequence[str] | None = None
     only: Sequence[str] | None = None
@@ -77,6 +78,9 @@ def plan_route(catalog: Catalog, routing: RoutingConfig, req: RouteRequest,
         raise RequestError(f"The model '{req.model}' does not exist or no configured provider serves it.",
                            param="model", status=404, category=ErrorCategory.MODEL_NOT_FOUND,
                            code="model_not_found")
+    if primary.type != req.kind:
+        raise RequestError(f"The model '{req.model}' is a {primary.type} model; this endpoint needs a "
+                           f"{req.kind} model.", param="model", code="model_type_mismatch")
     fallbacks = list(req.fallbacks) if req.fallbacks else list((fallbacks_by_model or routing.fallbacks)
                                                                 .get(req.model, ()))
     candidates: list[Candidate] = []

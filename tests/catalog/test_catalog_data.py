@@ -110,8 +110,9 @@ def _pricing_problems(pricing, kind: str) -> list[str]:
                 problems.append(f"tiers[{i}].above must be a positive int, got {t.get('above')!r}")
             else:
                 aboves.append(t["above"])
-            if "input" not in t:
-                problems.append(f"tiers[{i}] lacks input")
+            for k in ("input", "output"):  # a tier restates both base prices (the loader requires them)
+                if k not in t:
+                    problems.append(f"tiers[{i}] lacks {k}")
             check_prices(t, f"tiers[{i}].")
         if aboves != sorted(set(aboves)):
             problems.append(f"tiers must be strictly ascending by 'above', got {aboves}")

@@ -77,7 +77,7 @@ def thinking_signature(thinking: str) -> str:
 
 
 def event(name: str, obj: Any) -> str:
-    return f"event: {name}\ndata: {json.dumps(obj)}\n\n"
+    return f"event: {name}\ndata: {json.dumps(obj, separators=(',', ':'))}\n\n"
 
 
 _DEFAULT_ERRORS = {

@@ -78,7 +78,7 @@ def default_embedding_dims(model: str) -> int:
 
 
 def sse(obj: Any) -> str:
-    return f"data: {json.dumps(obj)}\n\n"
+    return f"data: {json.dumps(obj, separators=(',', ':'))}\n\n"
 
 
 _DEFAULT_ERRORS = {

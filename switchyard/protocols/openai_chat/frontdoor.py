@@ -11,7 +11,7 @@ from switchyard.canonical import ChatResult
 from switchyard.errors import GatewayError
 from switchyard.gateway.frontdoor import FrontDoor, StreamEncoder
 from switchyard.gateway.inbound import Inbound
-from switchyard.protocols.openai_chat import errors, response
+from switchyard.protocols.openai_chat import embeddings, errors, response
 from switchyard.protocols.openai_chat.request_in import parse_request
 from switchyard.protocols.openai_chat.stream_out import OpenAIStreamEncoder, encode_stream_error
 from switchyard.telemetry.record import GenerationRecord
@@ -23,10 +23,10 @@ class OpenAIChatFrontDoor(FrontDoor):
     def parse(self, body: bytes, headers: Mapping[str, str]) -> Inbound:
         return parse_request(body)
 
-    def render_result(self, result: ChatResult, rec: GenerationRecord) -> bytes:
+    def render_result(self, result: ChatResult, rec: GenerationRecord, inbound: Inbound) -> bytes:
         return response.render_result(result, rec)
 
-    def render_passthrough(self, data: dict[str, Any], rec: GenerationRecord) -> bytes:
+    def render_passthrough(self, data: Any, rec: GenerationRecord, inbound: Inbound) -> bytes:
         return response.augment_passthrough(data, rec)
 
     def stream_encoder(self, inbound: Inbound, rec: GenerationRecord) -> StreamEncoder:
@@ -42,3 +42,16 @@ class OpenAIChatFrontDoor(FrontDoor):
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             return msgspec.json.encode(body)
         return None
+
+
+class OpenAIEmbeddingsFrontDoor(OpenAIChatFrontDoor):
+    """``POST /v1/embeddings``. Shares the chat front door's errors; results differ."""
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> Inbound:
+        return embeddings.parse_request(body)
+
+    def render_result(self, result: Any, rec: GenerationRecord, inbound: Inbound) -> bytes:
+        return embeddings.render_result(result, rec, inbound.raw.get("encoding_format") or "float")
+
+    def render_passthrough(self, data: Any, rec: GenerationRecord, inbound: Inbound) -> bytes:
+        return embeddings.render_passthrough(data, rec)

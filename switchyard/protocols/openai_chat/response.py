@@ -36,9 +36,10 @@ def parse_result(body: bytes) -> ChatResult:
         data = msgspec.json.decode(body)
         choice = data["choices"][0]
         message = choice.get("message") or {}
+        # A message or tool call of the wrong shape is as unreadable as a missing one.
+        return result_from_dict(data, choice, message)
     except (msgspec.DecodeError, KeyError, IndexError, TypeError, AttributeError):
         raise UpstreamError(ErrorCategory.BAD_RESPONSE, "provider returned an unreadable completion") from None
-    return result_from_dict(data, choice, message)
 
 
 def result_from_dict(data: dict[str, Any], choice: dict[str, Any], message: dict[str, Any]) -> ChatResult:
