@@ -280,13 +280,17 @@ def print_report(args, rows: list[dict], notes: list[str]) -> None:
         key = "proxy CPU ms/req"
         if b.get(key) and s.get(key):
             line = (f"{scen}: switchyard CPU/req {s[key]:.3f} ms vs bare-proxy {b[key]:.3f} ms -> "
-                    f"{s[key] / b[key]:.2f}x (+{s[key] - b[key]:.3f} ms/req of gateway work)")
+                    f"{s[key] / b[key]:.2f}x ({s[key] - b[key]:+.3f} ms/req)")
             ck = "proxy CPU µs/chunk"
-            if b.get(ck) and s.get(ck) is not None:
+            if (b.get(ck) or 0) > 0 and s.get(ck) is not None:
                 line += f"; per chunk {s[ck]:.1f} vs {b[ck]:.1f} µs -> {s[ck] / b[ck]:.2f}x"
             print(line)
         elif b.get(key):
             print(f"{scen}: no switchyard figure to compare with bare-proxy ({b[key]:.3f} ms/req)")
+    other = max((r.get("other CPU%") or 0 for r in rows), default=0)
+    if other > 20:
+        print(f"WARNING: processes outside the benchmark used up to {other:.0f}% CPU during the measured "
+              f"windows; the figures are noisy (rerun on a quiet machine, or use --repeat 3).")
     for r in rows:
         procs = max((res["cpu"]["proxy"]["procs"] for res in r["runs"] if "proxy" in res.get("cpu", {})), default=1)
         if procs > 1 and not r["stream"]:

@@ -6,6 +6,8 @@ lookup on (method, path); the few parameterised paths are matched by prefix.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import time
 from urllib.parse import unquote
@@ -31,6 +33,14 @@ from switchyard.upstream.client import UpstreamClient
 log = logging.getLogger("switchyard")
 
 Handler = Callable[[Request], Awaitable[Response | StreamResponse]]
+
+# Front-door packages that add endpoints. Each has a ``routes(app) -> {(method, path): handler}``;
+# a package that is not installed is skipped.
+ROUTE_MODULES = (
+    "switchyard.protocols.anthropic.routes",
+    "switchyard.protocols.aisdk.routes",
+    "switchyard.protocols.openai_responses.routes",
+)
 
 
 def _model_json(m: CatalogModel) -> dict[str, Any]:
@@ -82,6 +92,10 @@ class App:
             ("GET", "/health/ready"): self.health,
             ("GET", "/v1/generation"): self.generation,
         }
+        for name in ROUTE_MODULES:
+            if importlib.util.find_spec(name.rsplit(".", 1)[0]) is not None \
+                    and importlib.util.find_spec(name) is not None:
+                self._routes.update(importlib.import_module(name).routes(self))
 
     async def close(self) -> None:
         await self.client.close()
@@ -115,7 +129,8 @@ class App:
             return StreamResponse(outcome.status, outcome.stream, outcome.headers, outcome.content_type)
         return Response(outcome.status, outcome.body, outcome.headers, outcome.content_type)
 
-    async def _serve(self, door: FrontDoor, request: Request) -> Response | StreamResponse:
+    async def serve(self, door: FrontDoor, request: Request) -> Response | StreamResponse:
+        """Parse with ``door``, run through the executor, answer in the door's format."""
         try:
             inbound = door.parse(request.body, request.headers)
         except GatewayError as err:
@@ -125,10 +140,10 @@ class App:
     # ---- endpoints ----
 
     async def chat_completions(self, request: Request) -> Response | StreamResponse:
-        return await self._serve(self.openai, request)
+        return await self.serve(self.openai, request)
 
     async def embeddings(self, request: Request) -> Response | StreamResponse:
-        return await self._serve(self.openai_embeddings, request)
+        return await self.serve(self.openai_embeddings, request)
 
     async def list_models(self, request: Request) -> Response:
         return Response(200, self._models_list)

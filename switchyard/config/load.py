@@ -12,7 +12,7 @@ import msgspec
 import yaml
 
 from switchyard.config.model import Config, ProviderConfig
-from switchyard.providers.known import KNOWN_PROVIDERS
+from switchyard.providers.known import KNOWN_PROVIDERS, KnownProvider
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -44,9 +44,19 @@ def _provider(slug: str, raw: dict[str, Any], env: Mapping[str, str]) -> Provide
     data["slug"] = slug
     if known is not None:
         data.setdefault("protocol", known.protocol)
-        data.setdefault("base_url", env.get(known.base_url_env) or known.base_url)
-        if "api_key" not in data and env.get(known.key_env):
-            data["api_key"] = env[known.key_env]
+        data.setdefault("base_url", (env.get(known.base_url_env) if known.base_url_env else None)
+                        or known.base_url)
+        if "api_key" not in data:
+            key = next((env[k] for k in known.key_env if env.get(k)), None)
+            if key:
+                data["api_key"] = key
+        options = dict(data.get("options") or {})
+        for option, names in known.options_env.items():
+            if option not in options:
+                value = next((env[n] for n in names if env.get(n)), None)
+                if value is not None:
+                    options[option] = value
+        data["options"] = options
     if "protocol" not in data or "base_url" not in data:
         raise ConfigError(f"providers.{slug}: 'protocol' and 'base_url' are required for a provider "
                           f"Switchyard does not know by name")
@@ -56,8 +66,15 @@ def _provider(slug: str, raw: dict[str, Any], env: Mapping[str, str]) -> Provide
         raise ConfigError(f"providers.{slug}: {e}") from None
 
 
+def _enabled_by_env(known: KnownProvider, env: Mapping[str, str]) -> bool:
+    if known.requires:
+        return all(env.get(name) for name in known.requires)
+    return any(env.get(name) for name in known.key_env)
+
+
 def providers_from_env(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
-    return {slug: _provider(slug, {}, env) for slug, known in KNOWN_PROVIDERS.items() if env.get(known.key_env)}
+    return {slug: _provider(slug, {}, env) for slug, known in KNOWN_PROVIDERS.items()
+            if _enabled_by_env(known, env)}
 
 
 def load_config(path: str | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -2,4 +2,6 @@
 
 from switchyard.protocols.anthropic.adapter import AnthropicAdapter
 
-__all__ = ["AnthropicAdapter"]
+ADAPTERS = (AnthropicAdapter,)
+
+__all__ = ["ADAPTERS", "AnthropicAdapter"]

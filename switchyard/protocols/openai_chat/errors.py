@@ -41,6 +41,8 @@ def classify(status: int, message: str, code: str | None) -> ErrorCategory:
         return ErrorCategory.CONTEXT_TOO_LONG
     if code == "insufficient_quota":
         return ErrorCategory.PAYMENT_REQUIRED
+    if code == "rate_limit_exceeded":  # also sent inside streams, where there is no HTTP status
+        return ErrorCategory.RATE_LIMITED
     if code == "content_filter" or code == "content_policy_violation" or (status == 400 and _FILTER.search(message)):
         return ErrorCategory.CONTENT_FILTERED
     if status in (400, 422) and _UNSUPPORTED.search(message):
