@@ -95,6 +95,8 @@ class Executor:
             attempt = Attempt(cand.offering.provider, cand.model.id, cand.offering.model_id, _now_ms())
             rec.attempts.append(attempt)
             try:
+                if adapter.prepare is not None:
+                    await adapter.prepare()
                 if inbound.stream:
                     return await self._open_stream(door, inbound, cand, adapter, passthrough, rec, attempt)
                 return await self._complete(door, inbound, cand, adapter, passthrough, rec, attempt)

@@ -13,7 +13,7 @@ as they arrive, in order.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import ClassVar
 
 import msgspec
@@ -47,6 +47,9 @@ class StreamDecoder(ABC):
 
 class ProviderAdapter(ABC):
     protocol: ClassVar[str]
+    # Adapters whose credentials expire (OAuth tokens) define ``async def prepare(self) -> None``,
+    # awaited before each attempt; it refreshes what it must and raises UpstreamError if it cannot.
+    prepare: ClassVar[Callable[..., Awaitable[None]] | None] = None
 
     def __init__(self, provider: ProviderConfig) -> None:
         self.provider = provider
