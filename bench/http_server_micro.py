@@ -6,7 +6,7 @@ sends sequential keep-alive POSTs on one connection for a fixed time. The server
 process reports its own CPU (os.times user+system) over the measured window only,
 so client cost and process start-up are excluded.
 
-    python bench/http_server_micro.py [--seconds 3]
+    python bench/http_server_micro.py [--seconds 2]
 
 Total run time is about 3 * (seconds + 1) seconds (~9 s by default). "floor" is a
 bare asyncio.Protocol answering with canned bytes: the loop + syscall cost that no
@@ -24,7 +24,8 @@ import time
 
 BODY = (b'{"id":"chatcmpl-0","object":"chat.completion","model":"bench",'
         b'"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},'
-        b'"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1}}')
+        b'"finish_reason":"stop"}],"usage":{"total_tokens":2}}')
+assert len(BODY) <= 200
 BODY = BODY + b" " * (200 - len(BODY))  # exactly 200 bytes of JSON
 REQ_BODY = b'{"model":"bench","messages":[{"role":"user","content":"hello there"}],"max_tokens":16}'
 REQUEST = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"

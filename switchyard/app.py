@@ -22,6 +22,7 @@ from switchyard.errors import ErrorCategory, GatewayError, RequestError
 from switchyard.gateway.executor import Executor
 from switchyard.gateway.frontdoor import FrontDoor
 from switchyard.gateway.outcome import Outcome
+from switchyard.health.registry import HealthConfig, ProviderHealth
 from switchyard.http import Request, Response, StreamResponse
 from switchyard.protocols.openai_chat import OpenAIChatFrontDoor
 from switchyard.protocols.openai_chat.frontdoor import OpenAIEmbeddingsFrontDoor
@@ -74,8 +75,12 @@ class App:
         self.catalog = catalog or load_catalog(config.models, enabled=config.providers.keys())
         self.client = UpstreamClient()
         self.records = RecentRecords()
+        h = config.health
+        self.health = ProviderHealth(HealthConfig(half_life=h.half_life, breaker_threshold=h.breaker_threshold,
+                                                  breaker_cooldown=h.breaker_cooldown,
+                                                  breaker_max_cooldown=h.breaker_max_cooldown))
         self.executor = Executor(self.catalog, config.routing, build_adapters(config.providers), self.client,
-                                 self.records)
+                                 self.records, self.health)
         self.openai = OpenAIChatFrontDoor()
         self.openai_embeddings = OpenAIEmbeddingsFrontDoor()
         self.started = time.time()
@@ -87,10 +92,11 @@ class App:
             ("POST", "/v1/chat/completions"): self.chat_completions,
             ("POST", "/v1/embeddings"): self.embeddings,
             ("GET", "/v1/models"): self.list_models,
-            ("GET", "/health"): self.health,
-            ("GET", "/health/live"): self.health,
-            ("GET", "/health/ready"): self.health,
+            ("GET", "/health"): self.health_check,
+            ("GET", "/health/live"): self.health_check,
+            ("GET", "/health/ready"): self.health_check,
             ("GET", "/v1/generation"): self.generation,
+            ("GET", "/admin/health"): self.provider_health,
         }
         for name in ROUTE_MODULES:
             if importlib.util.find_spec(name.rsplit(".", 1)[0]) is not None \
@@ -157,10 +163,14 @@ class App:
                                             code="model_not_found"))
         return Response(200, body)
 
-    async def health(self, request: Request) -> Response:
+    async def health_check(self, request: Request) -> Response:
         return Response(200, msgspec.json.encode({
             "status": "ok", "uptime_s": round(time.time() - self.started, 1),
             "providers": sorted(self.config.providers), "models": len(self.catalog)}))
+
+    async def provider_health(self, request: Request) -> Response:
+        """Every provider-model this instance has used: statistics, score and circuit state."""
+        return Response(200, msgspec.json.encode({"providers": self.health.snapshot()}))
 
     async def generation(self, request: Request) -> Response:
         gen_id = request.query_params().get("id", "")

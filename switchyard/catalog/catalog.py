@@ -109,13 +109,23 @@ def _caps(raw: Any, where: str) -> frozenset[str]:
     return caps
 
 
+def _tokens(value: Any, where: str, key: str) -> int | None:
+    """A token count (context_window, max_output): a positive integer, or None when absent."""
+    if value is None:
+        return None
+    try:
+        return int(value)  # "8192" too: config values may come from ${VAR} interpolation
+    except (TypeError, ValueError):
+        raise CatalogError(f"{where}.{key}: expected a number of tokens, got {value!r}") from None
+
+
 def _build(model_id: str, raw: dict[str, Any], enabled: set[str] | None) -> CatalogModel | None:
     where = f"models.{model_id}"
     if "/" not in model_id:
         raise CatalogError(f"{where}: ids are creator/model")
     mtype = raw.get("type", "language")
-    ctx = int(raw.get("context_window") or 0)
-    max_out = raw.get("max_output")
+    ctx = _tokens(raw.get("context_window"), where, "context_window") or 0
+    max_out = _tokens(raw.get("max_output"), where, "max_output")
     caps = _caps(raw.get("capabilities"), where)
     pricing = _pricing(raw.get("pricing"), where)
     offerings = []
@@ -129,8 +139,8 @@ def _build(model_id: str, raw: dict[str, Any], enabled: set[str] | None) -> Cata
         offerings.append(Offering(
             provider=slug,
             model_id=str(p["id"]),
-            context_window=int(p.get("context_window") or ctx),
-            max_output=p.get("max_output", max_out),
+            context_window=_tokens(p.get("context_window"), pw, "context_window") or ctx,
+            max_output=_tokens(p["max_output"], pw, "max_output") if "max_output" in p else max_out,
             capabilities=_caps(p["capabilities"], pw) if "capabilities" in p else caps,
             pricing=_pricing(p["pricing"], pw) if "pricing" in p else pricing,
         ))

@@ -26,11 +26,14 @@ class Pricing(msgspec.Struct, frozen=True):
         """USD for this usage. Cache reads and writes are billed at their own price; the rest of the
         input at the input price; reasoning tokens are output tokens."""
         inp, out, cr, cw = self.input, self.output, self.cache_read, self.cache_write
-        for tier in self.tiers:  # sorted ascending; the last matching tier wins
-            if usage.input_tokens > tier.above:
-                inp, out = tier.input, tier.output
-                cr = tier.cache_read if tier.cache_read is not None else cr
-                cw = tier.cache_write if tier.cache_write is not None else cw
+        best: PriceTier | None = None  # the matching tier with the highest threshold, in any order
+        for tier in self.tiers:
+            if usage.input_tokens > tier.above and (best is None or tier.above > best.above):
+                best = tier
+        if best is not None:
+            inp, out = best.input, best.output
+            cr = best.cache_read if best.cache_read is not None else cr
+            cw = best.cache_write if best.cache_write is not None else cw
         plain = max(0, usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens)
         total = (plain * inp + usage.output_tokens * out
                  + usage.cache_read_tokens * (inp if cr is None else cr)

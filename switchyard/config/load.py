@@ -25,10 +25,10 @@ def _interpolate(value: Any, env: Mapping[str, str], where: str) -> Any:
     if isinstance(value, str):
         def sub(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
+            if default is not None:  # as in the shell: unset or empty takes the default
+                return env.get(name) or default
             if name in env:
                 return env[name]
-            if default is not None:
-                return default
             raise ConfigError(f"{where}: environment variable {name} is not set")
         return _VAR.sub(sub, value)
     if isinstance(value, dict):
@@ -61,7 +61,8 @@ def _provider(slug: str, raw: dict[str, Any], env: Mapping[str, str]) -> Provide
         raise ConfigError(f"providers.{slug}: 'protocol' and 'base_url' are required for a provider "
                           f"Switchyard does not know by name")
     try:
-        return msgspec.convert(data, ProviderConfig)
+        # strict=False: values interpolated from variables are strings ("30" for a timeout).
+        return msgspec.convert(data, ProviderConfig, strict=False)
     except msgspec.ValidationError as e:
         raise ConfigError(f"providers.{slug}: {e}") from None
 
@@ -96,7 +97,7 @@ def load_config(path: str | None = None, env: Mapping[str, str] | None = None) -
         raise ConfigError("providers: must be a mapping of slug to provider settings")
     providers = {slug: _provider(slug, p or {}, env) for slug, p in providers_raw.items()}
     try:
-        config = msgspec.convert(raw, Config)
+        config = msgspec.convert(raw, Config, strict=False)
     except msgspec.ValidationError as e:
         raise ConfigError(f"config file {path}: {e}") from None
     return msgspec.structs.replace(config, providers=providers)

@@ -46,6 +46,15 @@ class RoutingConfig(msgspec.Struct, frozen=True):
     max_retry_wait: float = 2.0
     # How many attempts one request may make in all, across providers and models.
     max_attempts: int = 8
+    # Default provider ranking for models without an order: None (health, then load balancing),
+    # "cost", "ttft" or "tps". Callers override it with providerOptions.gateway.sort.
+    sort: str | None = None
+    # Hedging: when the first provider has not produced its first token within ``hedge_after``
+    # seconds (or, with hedge_after = "p95", its recent 95th percentile TTFT), start the next one too
+    # and keep whichever answers first. Off by default: it can double the cost of slow requests.
+    hedge: bool = False
+    hedge_after: float | str = "p95"
+    hedge_min: float = 0.5  # never hedge sooner than this
 
 
 class ServerConfig(msgspec.Struct, frozen=True):
@@ -57,8 +66,16 @@ class ServerConfig(msgspec.Struct, frozen=True):
     keepalive_timeout: float = 75.0
 
 
+class HealthSettings(msgspec.Struct, frozen=True):
+    half_life: float = 60.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 10.0
+    breaker_max_cooldown: float = 300.0
+
+
 class Config(msgspec.Struct, frozen=True):
     server: ServerConfig = ServerConfig()
+    health: HealthSettings = HealthSettings()
     providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     # Catalog additions and overrides, same shape as the shipped catalog's entries.
     models: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)

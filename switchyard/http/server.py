@@ -135,25 +135,18 @@ class _Conn(asyncio.Protocol):
                  "_read_paused", "_write_paused", "_drain_waiter", "_last_active", "_timer")
 
     def __init__(self, srv: HTTPServer) -> None:
-        self._srv = srv
-        self._loop = srv._loop
+        self._srv, self._loop, self._parser = srv, srv._loop, httptools.HttpRequestParser(self)
         self._t: asyncio.Transport = None  # type: ignore[assignment]
-        self._parser = httptools.HttpRequestParser(self)
-        self._client = None
         self._task: asyncio.Task | None = None
         self._pending: deque = deque()  # pipelined Requests, or (status, msg) errors
         self._headers: dict[str, str] = {}
+        self._client = self._body = self._reject = self._drain_waiter = self._timer = None
         self._url = b""
-        self._body = None
         self._body_len = self._chunk_len = self._first_len = self._raw_hdr = 0
-        self._in_headers = self._began = self._continue = False
-        self._reject: tuple[int, str] | None = None
-        self._discard = self._closed = self._read_paused = self._write_paused = False
-        self._drain_waiter: asyncio.Future | None = None
         self._last_active = 0.0
-        self._timer: asyncio.TimerHandle | None = None
+        self._in_headers = self._began = self._continue = self._discard = self._closed = False
+        self._read_paused = self._write_paused = False
 
-    # -- transport callbacks -------------------------------------------------
     def connection_made(self, transport) -> None:
         self._t = transport
         sock = transport.get_extra_info("socket")
@@ -179,16 +172,13 @@ class _Conn(asyncio.Protocol):
         self._pending.clear()
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
-        if self._task is not None:
-            # Propagates into the handler / stream body: this is how an upstream
-            # request is abandoned when the client goes away.
-            self._task.cancel()
+        if self._task is not None:  # this is how an upstream request gets abandoned
+            self._task.cancel()     # when the client goes away
 
     def eof_received(self) -> None:
         # HTTP clients only half-close when leaving; returning None closes the
         # transport, so connection_lost cancels any running handler promptly.
-        return None
+        pass
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -221,7 +211,7 @@ class _Conn(asyncio.Protocol):
             if self._raw_hdr > self._srv._max_hdr:
                 self._fail(431, "Request header fields too large")
 
-    # -- parser callbacks ----------------------------------------------------
+    # parser callbacks (called synchronously from feed_data)
     def on_message_begin(self) -> None:
         self._headers = {}
         self._url = b""
@@ -257,10 +247,9 @@ class _Conn(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
-        h = self._headers
-        # Header size: the bytes received since the message began bound it from
-        # above, so the exact (slower) count is only needed when that bound is big.
-        srv = self._srv
+        h, srv = self._headers, self._srv
+        # Bytes received since the message began bound the header size from above;
+        # the exact (slower) count is only needed when that bound is big.
         bound = self._chunk_len if self._began else \
             self._first_len + self._raw_hdr + self._chunk_len
         if bound > srv._max_hdr and len(self._url) + sum(
@@ -295,26 +284,26 @@ class _Conn(asyncio.Protocol):
             b.append(body)
 
     def on_message_complete(self) -> None:
-        p = self._parser
-        b = self._body
+        p, b = self._parser, self._body
         if b is None:
             b = b""
         elif type(b) is list:
             b = b"".join(b)
         url = self._url
-        if url[:1] == b"/":
-            path, _, query = url.decode("latin-1").partition("?")
-        else:  # absolute-form ("http://h/p?q") or "*": rare, let llhttp split it
+        if url[:1] != b"/":  # absolute-form ("http://h/p?q") or "*": rare
             try:
                 u = httptools.parse_url(url)
-                path = (u.path or b"/").decode("latin-1")
-                query = (u.query or b"").decode("latin-1")
+                url = (u.path or b"/") + (b"?" + u.query if u.query else b"")
             except httptools.HttpParserInvalidURLError:
-                path, query = url.decode("latin-1"), ""
+                pass
+        path, _, query = url.decode("latin-1").partition("?")
         m = p.get_method()
+        h = self._headers
         ka = p.should_keep_alive() and not p.should_upgrade()
-        req = Request(_METHODS.get(m) or m.decode("latin-1"), path, query, self._headers, b,
-                      self._client, ka, p.get_http_version() == "1.1")
+        # Keep-alive without a Connection header implies HTTP/1.1: skips a str format.
+        http11 = (ka and "connection" not in h) or p.get_http_version() == "1.1"
+        req = Request(_METHODS.get(m) or m.decode("latin-1"), path, query, h, b,
+                      self._client, ka, http11)
         self._body = None
         if not ka:
             self._discard = True  # nothing after a closing request is processed
@@ -323,7 +312,6 @@ class _Conn(asyncio.Protocol):
         else:
             self._pending.append(req)
 
-    # -- request processing --------------------------------------------------
     def _fail(self, status: int, message: str) -> None:
         self._discard = True
         if self._task is None:
@@ -391,12 +379,10 @@ class _Conn(asyncio.Protocol):
             self._t.close()
 
     async def _stream(self, req: Request, resp: StreamResponse) -> bool:
-        it = resp.body.__aiter__()
-        t = self._t
-        http11 = req._http11
-        head_only = req.method == "HEAD"
-        done = head_only
-        first = b""
+        if self._closed:  # handler swallowed our cancellation
+            return False
+        it, t, http11, srv = resp.body.__aiter__(), self._t, req._http11, self._srv
+        head_only, first = req.method == "HEAD", b""
         try:
             # Wait for the first non-empty chunk so head and chunk go out in one write;
             # an error before any byte was sent can still become a proper 500.
@@ -405,22 +391,18 @@ class _Conn(asyncio.Protocol):
                     while not first:
                         first = await it.__anext__()
                 except StopAsyncIteration:
-                    done = True
+                    pass
                 except Exception:
                     _log.exception("stream failed before first chunk: %s %s", req.method, req.path)
-                    ka = req._keep_alive and not self._srv._closing
-                    self._write(self._srv._error_response(500, "Internal server error", req),
-                                head_only, ka, http11)
+                    ka = req._keep_alive and not srv._closing
+                    self._write(srv._error_response(500, "Internal server error", req), False, ka, http11)
                     return ka
             # HTTP/1.0 has no chunked encoding: the body is delimited by closing.
-            ka = http11 and req._keep_alive and not self._srv._closing
+            ka = http11 and req._keep_alive and not srv._closing
             head = _head(resp.status, resp.content_type, resp.headers,
                          _CHUNKED if http11 else "", ka, http11)
-            if head_only:
-                t.write(head)
-                return ka
-            if done:
-                t.write(head + _LAST_CHUNK if http11 else head)
+            if head_only or not first:
+                t.write(head + _LAST_CHUNK if http11 and not head_only else head)
                 return ka
             t.write(head + (b"%x\r\n%b\r\n" % (len(first), first) if http11 else first))
             try:
@@ -432,6 +414,8 @@ class _Conn(asyncio.Protocol):
                     except StopAsyncIteration:
                         break
                     if chunk:
+                        if t.is_closing():  # send failed; connection_lost not run yet, and a
+                            return False    # body that never suspends would spin writing
                         t.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if http11 else chunk)
             except Exception:
                 # Headers are out: a 500 is impossible; an unterminated body (we close)
@@ -447,11 +431,8 @@ class _Conn(asyncio.Protocol):
                 await aclose()
 
     async def _drain(self) -> None:
-        w = self._drain_waiter = self._loop.create_future()
-        try:
-            await w
-        finally:
-            self._drain_waiter = None
+        self._drain_waiter = self._loop.create_future()
+        await self._drain_waiter
 
     def _next(self) -> None:
         """The previous response is complete and the connection stays open."""

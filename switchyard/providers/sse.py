@@ -9,17 +9,16 @@ from __future__ import annotations
 
 
 class SSEDecoder:
-    __slots__ = ("_buf", "_crlf")
+    __slots__ = ("_buf",)
 
     def __init__(self) -> None:
         self._buf = b""
-        self._crlf: bool | None = None
 
     def feed(self, chunk: bytes) -> list[tuple[str | None, bytes]]:
         buf = self._buf + chunk if self._buf else chunk
-        if self._crlf is None and b"\n" in buf:
-            self._crlf = b"\r\n" in buf
-        if self._crlf:
+        # Normalise whenever a CR is present, not only when the first line had one: an intermediary's
+        # LF keep-alive may precede a CRLF stream.
+        if b"\r" in buf:
             buf = buf.replace(b"\r\n", b"\n")
         out: list[tuple[str | None, bytes]] = []
         start = 0

@@ -8,6 +8,7 @@ response's routing metadata.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import msgspec
 
@@ -27,6 +28,15 @@ class RouteRequest(msgspec.Struct, frozen=True):
     needs: frozenset[str] = frozenset()  # capabilities: tools, vision, json
     est_input_tokens: int = 0  # an underestimate: we only skip what surely cannot fit
     max_tokens: int | None = None
+    sort: str | None = None  # cost | ttft | tps (providerOptions.gateway.sort)
+
+
+class HealthView(Protocol):
+    """What routing needs from provider health (implemented by switchyard.health)."""
+
+    def blocked(self, provider: str, model_id: str) -> str | None: ...
+
+    def rank(self, offerings: Sequence[Offering], sort: str | None) -> list[Offering]: ...
 
 
 class Candidate(msgspec.Struct, frozen=True):
@@ -47,11 +57,15 @@ class Plan(msgspec.Struct):
     models: list[str]  # the requested model then the usable fallbacks, in order
 
 
-def _provider_order(model: CatalogModel, req: RouteRequest, routing: RoutingConfig) -> list[Offering]:
+def _provider_order(model: CatalogModel, req: RouteRequest, routing: RoutingConfig,
+                    health: HealthView | None) -> list[Offering]:
     offerings = list(model.offerings)
     preferred = routing.order.get(model.id) or routing.order.get("*") or ()
     if req.order:
         preferred = list(req.order) + [p for p in preferred if p not in req.order]
+    if not preferred and health is not None:
+        # No explicit order: healthiest first, then the sort policy, then load balancing.
+        return health.rank(offerings, req.sort or routing.sort)
     if preferred:
         rank = {slug: i for i, slug in enumerate(preferred)}
         # Stable: providers not named keep their catalog order, after the named ones.
@@ -72,7 +86,8 @@ def _unfit(offering: Offering, req: RouteRequest) -> str | None:
 
 
 def plan_route(catalog: Catalog, routing: RoutingConfig, req: RouteRequest,
-               fallbacks_by_model: Mapping[str, Sequence[str]] | None = None) -> Plan:
+               fallbacks_by_model: Mapping[str, Sequence[str]] | None = None,
+               health: HealthView | None = None) -> Plan:
     primary = catalog.get(req.model)
     if primary is None:
         raise RequestError(f"The model '{req.model}' does not exist or no configured provider serves it.",
@@ -88,6 +103,7 @@ def plan_route(catalog: Catalog, routing: RoutingConfig, req: RouteRequest,
     models: list[str] = []
     only = set(req.only) if req.only else None
     seen: set[str] = set()
+    tripped: list[Candidate] = []  # open circuits: tried only if nothing else is left
     for index, model_id in enumerate([req.model, *fallbacks]):
         if model_id in seen:
             continue
@@ -97,10 +113,10 @@ def plan_route(catalog: Catalog, routing: RoutingConfig, req: RouteRequest,
             skipped.append(Skip(model_id, None, "not in the catalog or no configured provider serves it"))
             continue
         if model.type != primary.type:
-            skipped.append(Skip(model_id, None, f"is a {model.type} model"))
+            skipped.append(Skip(model_id, None, f"is not a {primary.type} model"))
             continue
         models.append(model_id)
-        for offering in _provider_order(model, req, routing):
+        for offering in _provider_order(model, req, routing, health):
             if only is not None and offering.provider not in only:
                 skipped.append(Skip(model_id, offering.provider, "not in 'only'"))
                 continue
@@ -108,7 +124,14 @@ def plan_route(catalog: Catalog, routing: RoutingConfig, req: RouteRequest,
             if reason is not None:
                 skipped.append(Skip(model_id, offering.provider, reason))
                 continue
+            blocked = health.blocked(offering.provider, offering.model_id) if health is not None else None
+            if blocked is not None:
+                skipped.append(Skip(model_id, offering.provider, blocked))
+                tripped.append(Candidate(model, offering, index))
+                continue
             candidates.append(Candidate(model, offering, index))
+    if not candidates and tripped:
+        candidates = tripped  # every usable provider is tripped: try them rather than fail unheard
     if not candidates:
         details = "; ".join(f"{s.model}" + (f" via {s.provider}" if s.provider else "") + f": {s.reason}"
                             for s in skipped) or "no providers"

@@ -265,6 +265,64 @@ async def test_header_section_too_large_431():
             await assert_closed(r)
 
 
+async def test_big_body_with_small_header_limit_is_not_431():
+    # a single read holding headers + a large body must not be mistaken for big headers
+    async with serve(echo, max_header_bytes=1024) as srv, aiohttp.ClientSession() as s:
+        async with s.post(f"http://127.0.0.1:{srv.port}/", data=b"y" * 300_000) as r:
+            assert r.status == 200 and len((await r.json())["body"]) == 300_000
+
+
+async def test_absolute_form_target():
+    async with serve(echo) as srv:
+        r, w = await raw(srv)
+        w.write(b"GET http://example.com/a/b?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        d = json.loads((await read_response(r))[2])
+        assert d["path"] == "/a/b" and d["query"] == "x=1"
+
+
+async def slow_first(req):
+    if req.path == "/slow":
+        await asyncio.sleep(0.05)
+    return Response(200, req.path.encode() + req.body)
+
+
+async def test_error_in_pipelined_request_waits_for_earlier_response():
+    async with serve(slow_first, max_body_bytes=10) as srv:
+        r, w = await raw(srv)
+        w.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n")
+        assert (await read_response(r))[:1] == (200,)
+        assert (await read_response(r))[:1] == (413,)
+        await assert_closed(r)
+
+
+async def test_100_continue_deferred_while_previous_response_pending():
+    async with serve(slow_first) as srv:
+        r, w = await raw(srv)
+        w.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        assert (await read_response(r))[2] == b"/slow"
+        async with asyncio.timeout(T):
+            assert await r.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+        w.write(b"ok")
+        assert (await read_response(r))[2] == b"/pok"
+
+
+async def test_broken_error_responder_falls_back_to_default(caplog):
+    def responder(status, message, req):
+        raise ValueError("bad responder")
+
+    async def handler(req):
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="switchyard.http"):
+        async with serve(handler, error_responder=responder) as srv:
+            r, w = await raw(srv)
+            w.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, _, body, _ = await read_response(r)
+    assert status == 500 and json.loads(body)["error"]["type"] == "server_error"
+
+
 def sse_handler(chunks):
     async def handler(req):
         async def gen():
@@ -475,13 +533,17 @@ async def test_backpressure_blocks_producer():
     produced = 0
     chunk = b"x" * 65536
     total = 2000  # 128 MiB if nobody stopped us
+    finished = asyncio.Event()
 
     async def handler(req):
-        async def gen():
+        async def gen():  # never suspends by itself: only the server's drain stops it
             nonlocal produced
-            for _ in range(total):
-                produced += 1
-                yield chunk
+            try:
+                for _ in range(total):
+                    produced += 1
+                    yield chunk
+            finally:
+                finished.set()
         return StreamResponse(200, gen())
 
     # Small kernel buffers (accepted sockets inherit SO_SNDBUF from the listener).
@@ -510,7 +572,10 @@ async def test_backpressure_blocks_producer():
             while got < 8 * 1024 * 1024:
                 got += len(await r.read(1 << 20))
         assert produced > last
-        w.close()
+        w.close()  # unread data -> RST: the producer must stop, not spin on a dead socket
+        async with asyncio.timeout(T):
+            await finished.wait()
+        assert produced < total
 
 
 async def test_upgrade_request_answered_then_closed():

@@ -14,7 +14,7 @@ import msgspec
 
 from switchyard.canonical import Usage
 from switchyard.errors import ErrorCategory, UpstreamError
-from switchyard.protocols.openai_chat.response import usage_in
+from switchyard.protocols.openai_chat.response import usage_in, usage_out
 from switchyard.protocols.openai_chat.stream_in import stream_error
 from switchyard.protocols.openai_chat.stream_out import DONE
 from switchyard.telemetry.record import GenerationRecord
@@ -44,7 +44,7 @@ def _special_in(block: bytes) -> bool:
 
 
 class OpenAIPassthroughStream:
-    __slots__ = ("_slug", "_wants_usage", "_buf", "_held", "_usage_chunk", "usage", "finish_reason",
+    __slots__ = ("_slug", "_wants_usage", "_buf", "_held", "_usage_chunk", "_rest", "usage", "finish_reason",
                  "done", "model")
 
     def __init__(self, slug: str, wants_usage: bool) -> None:
@@ -53,6 +53,7 @@ class OpenAIPassthroughStream:
         self._buf = b""
         self._held: dict[str, Any] | None = None  # finish chunk, when the caller did not ask for usage
         self._usage_chunk: dict[str, Any] | None = None
+        self._rest = b""  # events that ended the body without their blank line, sent by finish()
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.done = False
@@ -68,10 +69,10 @@ class OpenAIPassthroughStream:
             return b""
         self._buf = buf[end + 2:]
         block = buf[:end + 2]
+        if self.model is None:
+            self._sniff_model(block)
         # Common case: content chunks only. Nothing to look at, forward the bytes as they are.
         if not _special_in(block):
-            if self.model is None:
-                self._sniff_model(block)
             return block
         out: list[bytes] = []
         for event in block.split(b"\n\n"):
@@ -106,7 +107,7 @@ class OpenAIPassthroughStream:
             raise stream_error(self._slug, chunk["error"])
         if self.model is None and isinstance(chunk.get("model"), str):
             self.model = chunk["model"]
-        usage = usage_in(chunk.get("usage"))
+        usage = usage_in(chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage"))  # Groq
         choices = chunk.get("choices") or []
         if usage is not None:
             self.usage = usage
@@ -127,19 +128,23 @@ class OpenAIPassthroughStream:
             rest, self._buf = self._buf, b""
             for event in rest.split(b"\n\n"):
                 if event.strip():
-                    self._special(event.strip())
+                    kept = self._special(event.strip())
+                    if kept is not None:
+                        self._rest += kept + b"\n\n"
         if not self.done and self.finish_reason is None:
             raise UpstreamError(ErrorCategory.SERVER_ERROR, f"{self._slug}: stream ended before it was complete")
 
     def finish(self, rec: GenerationRecord) -> bytes:
         meta = {"gateway": rec.gateway_metadata()}
         if self._wants_usage:
-            chunk = self._usage_chunk or {"id": rec.id, "object": "chat.completion.chunk", "model": self.model,
-                                          "choices": [], "usage": None}
-            if isinstance(chunk.get("usage"), dict) and rec.cost is not None:
+            chunk = self._usage_chunk
+            if chunk is None:  # usage came on a chunk with choices (DeepSeek, Groq), or not at all
+                chunk = {"id": rec.id, "object": "chat.completion.chunk", "model": self.model, "choices": [],
+                         "usage": usage_out(self.usage, rec.cost) if self.usage is not None else None}
+            elif isinstance(chunk.get("usage"), dict) and rec.cost is not None:
                 chunk["usage"]["cost"] = round(rec.cost, 12)
         else:
             chunk = self._held or {"id": rec.id, "object": "chat.completion.chunk", "model": self.model,
                                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         chunk["provider_metadata"] = meta
-        return b"data: " + _encode(chunk) + b"\n\n" + DONE
+        return self._rest + b"data: " + _encode(chunk) + b"\n\n" + DONE

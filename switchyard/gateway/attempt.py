@@ -1,0 +1,257 @@
+"""One attempt: send the request to one provider and turn its answer into an Outcome.
+
+Failover is possible until the first byte goes to the caller. For a stream that means until the
+first event with content: an error event or a cut connection before that raises, so the executor
+moves on; after it, the stream ends with an error event in the caller's format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from switchyard.canonical import Finish, ReasoningDelta, ResponseInfo, TextDelta, ToolCallStart, UsageReport
+from switchyard.errors import GatewayError, UpstreamError
+from switchyard.gateway.frontdoor import FrontDoor
+from switchyard.gateway.inbound import Inbound
+from switchyard.gateway.outcome import Outcome
+from switchyard.health.registry import ProviderHealth
+from switchyard.providers.base import ProviderAdapter
+from switchyard.routing.plan import Candidate
+from switchyard.telemetry.record import Attempt, GenerationRecord
+from switchyard.telemetry.store import RecordSink
+from switchyard.upstream.client import UpstreamClient, transport_error
+
+_CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStart, Finish)
+_TRANSPORT = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def now_ms() -> float:
+    return time.time() * 1000
+
+
+class AttemptRun:
+    """Everything one attempt needs; created per attempt, not shared."""
+
+    __slots__ = ("door", "inbound", "cand", "adapter", "passthrough", "rec", "attempt", "t0", "client",
+                 "health", "sink")
+
+    def __init__(self, door: FrontDoor, inbound: Inbound, cand: Candidate, adapter: ProviderAdapter,
+                 rec: GenerationRecord, client: UpstreamClient, health: ProviderHealth, sink: RecordSink) -> None:
+        self.door = door
+        self.inbound = inbound
+        self.cand = cand
+        self.adapter = adapter
+        self.passthrough = door.protocol == adapter.protocol
+        self.rec = rec
+        self.attempt = Attempt(cand.offering.provider, cand.model.id, cand.offering.model_id, now_ms())
+        self.t0 = time.monotonic()
+        self.client = client
+        self.health = health
+        self.sink = sink
+        rec.attempts.append(self.attempt)
+        health.begin(cand.offering.provider, cand.offering.model_id)
+
+    # ---- bookkeeping ----
+
+    def failed(self, err: GatewayError) -> None:
+        a = self.attempt
+        a.end_ms = now_ms()
+        a.error = err.message
+        a.category = err.category.value
+        if isinstance(err, UpstreamError) and err.upstream_status:
+            a.status = err.upstream_status
+        self.health.end(a.provider, a.provider_model_id, category=a.category, latency=time.monotonic() - self.t0,
+                        retry_after=err.retry_after)
+
+    def abandoned(self, why: str) -> None:
+        """Cancelled before it finished (caller gone, or another hedged attempt won)."""
+        a = self.attempt
+        a.end_ms, a.error, a.category, a.success = now_ms(), why, "cancelled", False
+        self.health.end(a.provider, a.provider_model_id, category="cancelled")
+
+    def served(self, status: int) -> None:
+        a, rec, cand = self.attempt, self.rec, self.cand
+        a.end_ms, a.success, a.status = now_ms(), True, status
+        rec.model, rec.provider, rec.provider_model_id = cand.model.id, cand.offering.provider, cand.offering.model_id
+
+    def _finished_ok(self) -> None:
+        rec = self.rec
+        ttft = rec.first_token_at - self.t0 if rec.first_token_at is not None and rec.stream else None
+        self.health.end(self.attempt.provider, self.attempt.provider_model_id, category=None,
+                        latency=time.monotonic() - self.t0, ttft=ttft,
+                        output_tokens=rec.usage.output_tokens if rec.usage else None)
+
+    def _call(self) -> Any:
+        inbound, cand, adapter = self.inbound, self.cand, self.adapter
+        if self.passthrough:
+            return adapter.passthrough_call(inbound.raw, cand.offering.model_id, inbound.stream,  # type: ignore[attr-defined]
+                                            inbound.kind)
+        if inbound.kind == "embedding":
+            return adapter.build_embed(inbound.canonical(), cand.offering.model_id)
+        return adapter.build_chat(inbound.canonical(), cand.offering.model_id, cand.offering.max_output)
+
+    # ---- non-streaming ----
+
+    async def complete(self) -> Outcome:
+        adapter, rec, inbound = self.adapter, self.rec, self.inbound
+        provider = adapter.provider
+        call = self._call()
+        resp = await self.client.send(provider.slug, call, provider.timeouts)
+        try:
+            body = await resp.read()
+        except _TRANSPORT as exc:
+            raise transport_error(provider.slug, exc) from None
+        finally:
+            resp.release()
+        if resp.status >= 300:
+            raise adapter.parse_error(resp.status, resp.headers, body)
+        rec.first_token_at = rec.ended = time.monotonic()
+        result: Any
+        if self.passthrough:
+            result, usage, finish = adapter.passthrough_result(body, inbound.kind)  # type: ignore[attr-defined]
+        elif inbound.kind == "embedding":
+            result = adapter.parse_embed(body)
+            usage, finish = result.usage, None
+        else:
+            result = adapter.parse_chat(body)
+            usage, finish = result.usage, result.finish_reason
+        self.served(resp.status)
+        rec.usage = usage
+        rec.cost = self.cand.offering.pricing.cost(usage) if usage is not None else None
+        rec.finish_reason, rec.status = finish, 200
+        self._finished_ok()
+        door = self.door
+        out = door.render_passthrough(result, rec, inbound) if self.passthrough else door.render_result(result, rec, inbound)
+        self.sink.submit(rec)
+        return Outcome(200, rec.final_headers(), out)
+
+    # ---- streaming ----
+
+    async def open_stream(self) -> Outcome:
+        """Send, and read until the first content: until then a failure raises (failover)."""
+        adapter, rec = self.adapter, self.rec
+        provider = adapter.provider
+        call = self._call()
+        resp = await self.client.send(provider.slug, call, provider.timeouts)
+        try:
+            if resp.status >= 300:
+                raise adapter.parse_error(resp.status, resp.headers, await resp.read())
+            chunks = resp.content.iter_any()
+            if self.passthrough:
+                relay = adapter.passthrough_stream(self.inbound.wants_usage)  # type: ignore[attr-defined]
+                first = b""
+                while not first:
+                    data = await anext(chunks, None)
+                    if data is None:
+                        relay.close()
+                        break
+                    first = relay.feed(data)
+                self.served(resp.status)
+                rec.first_token_at = time.monotonic()
+                body = self._relay(resp, chunks, relay, first)
+            else:
+                decoder = adapter.stream_decoder()
+                pending: list[Any] = []
+                while not any(type(e) in _CONTENT_EVENTS for e in pending):
+                    data = await anext(chunks, None)
+                    if data is None:
+                        pending += decoder.close()
+                        break
+                    pending += decoder.feed(data)
+                self.served(resp.status)
+                rec.first_token_at = time.monotonic()
+                encoder = self.door.stream_encoder(self.inbound, rec)
+                self._account(pending)
+                body = self._translate(resp, chunks, decoder, encoder, encoder.encode(pending))
+        except _TRANSPORT as exc:
+            resp.close()
+            raise transport_error(provider.slug, exc) from None
+        except BaseException:
+            resp.close()
+            raise
+        return Outcome(200, rec.start_headers(), stream=body, content_type="text/event-stream")
+
+    def _account(self, events: list[Any]) -> None:
+        rec = self.rec
+        for ev in events:
+            t = type(ev)
+            if t is UsageReport:
+                rec.usage = ev.usage
+                rec.cost = self.cand.offering.pricing.cost(ev.usage)
+            elif t is Finish:
+                rec.finish_reason = ev.reason
+            elif t is ResponseInfo and ev.model:
+                rec.provider_model_id = ev.model
+
+    async def _relay(self, resp: aiohttp.ClientResponse, chunks: AsyncIterator[bytes], relay: Any,
+                     first: bytes) -> AsyncIterator[bytes]:
+        """Pass-through: the provider's bytes, with our metadata on the last chunk."""
+        rec = self.rec
+        try:
+            if first:
+                yield first
+            if not relay.done:
+                async for data in chunks:
+                    out = relay.feed(data)
+                    if out:
+                        yield out
+                relay.close()
+            rec.usage = relay.usage
+            rec.cost = self.cand.offering.pricing.cost(relay.usage) if relay.usage is not None else None
+            rec.finish_reason, rec.status, rec.ended = relay.finish_reason, 200, time.monotonic()
+            self._finished_ok()
+            yield relay.finish(rec)
+        except (UpstreamError, *_TRANSPORT) as exc:
+            yield self._stream_failed(exc, relay.usage)
+        finally:
+            self._stream_closed(resp)
+
+    async def _translate(self, resp: aiohttp.ClientResponse, chunks: AsyncIterator[bytes], decoder: Any,
+                         encoder: Any, first: bytes) -> AsyncIterator[bytes]:
+        rec = self.rec
+        try:
+            if first:
+                yield first
+            async for data in chunks:
+                events = decoder.feed(data)
+                if events:
+                    self._account(events)
+                    out = encoder.encode(events)
+                    if out:
+                        yield out
+            events = decoder.close()
+            self._account(events)
+            tail = encoder.encode(events)
+            rec.status, rec.ended = 200, time.monotonic()
+            self._finished_ok()
+            yield tail + encoder.finish()
+        except (UpstreamError, *_TRANSPORT) as exc:
+            yield self._stream_failed(exc, rec.usage)
+        finally:
+            self._stream_closed(resp)
+
+    def _stream_failed(self, exc: BaseException, usage: Any) -> bytes:
+        rec = self.rec
+        err = exc if isinstance(exc, UpstreamError) else transport_error(self.cand.offering.provider, exc)
+        rec.usage = usage
+        rec.cost = self.cand.offering.pricing.cost(usage) if usage is not None else None
+        rec.status, rec.error, rec.ended = 502, err.message, time.monotonic()
+        self.failed(err)
+        self.attempt.success = False
+        return self.door.stream_error(err, rec)
+
+    def _stream_closed(self, resp: aiohttp.ClientResponse) -> None:
+        rec = self.rec
+        if rec.ended is None:  # the caller went away: closing the response cancels the upstream call
+            rec.status, rec.error, rec.ended = 499, "client closed the connection", time.monotonic()
+            self.health.end(self.attempt.provider, self.attempt.provider_model_id, category="cancelled")
+        if rec.status == 200:
+            resp.release()  # fully read: the connection goes back to the pool
+        else:
+            resp.close()
+        self.sink.submit(rec)

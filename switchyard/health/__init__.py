@@ -1,0 +1,1 @@
+"""Provider health: live statistics, circuit breakers, ranking, probes. Never imports the HTTP layer."""
