@@ -28,7 +28,7 @@ from switchyard.protocols.openai_chat import OpenAIChatFrontDoor
 from switchyard.protocols.openai_chat.frontdoor import OpenAIEmbeddingsFrontDoor
 from switchyard.protocols.openai_chat.errors import render_error
 from switchyard.providers.registry import build_adapters
-from switchyard.telemetry.store import RecentRecords
+from switchyard.telemetry.store import RecentRecords, SinkChain
 from switchyard.upstream.client import UpstreamClient
 
 log = logging.getLogger("switchyard")
@@ -75,12 +75,13 @@ class App:
         self.catalog = catalog or load_catalog(config.models, enabled=config.providers.keys())
         self.client = UpstreamClient()
         self.records = RecentRecords()
+        self.sinks = SinkChain(self.records)  # accounts and metrics add theirs
         h = config.health
         self.health = ProviderHealth(HealthConfig(half_life=h.half_life, breaker_threshold=h.breaker_threshold,
                                                   breaker_cooldown=h.breaker_cooldown,
                                                   breaker_max_cooldown=h.breaker_max_cooldown))
         self.executor = Executor(self.catalog, config.routing, build_adapters(config.providers), self.client,
-                                 self.records, self.health)
+                                 self.sinks, self.health)
         self.openai = OpenAIChatFrontDoor()
         self.openai_embeddings = OpenAIEmbeddingsFrontDoor()
         self.started = time.time()

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from switchyard.catalog import Catalog
 from switchyard.config.model import RoutingConfig
@@ -86,8 +87,11 @@ class Executor:
 
     # ---- the attempt loop ----
 
-    async def run(self, door: FrontDoor, inbound: Inbound) -> Outcome:
+    async def run(self, door: FrontDoor, inbound: Inbound, principal: Any = None, reservation: Any = None) -> Outcome:
+        """``principal`` and ``reservation`` (from accounts) ride on the record to its sinks."""
         rec = GenerationRecord(inbound.route.model, inbound.stream)
+        rec.kind, rec.principal, rec.reservation = inbound.kind, principal, reservation
+        rec.user, rec.tags = inbound.user, inbound.tags
         try:
             plan = plan_route(self.catalog, self.routing, inbound.route, health=self.health)
         except RequestError as err:

@@ -57,7 +57,8 @@ class Attempt(msgspec.Struct):
 class GenerationRecord:
     __slots__ = ("id", "requested_model", "model", "provider", "provider_model_id", "attempts", "skipped",
                  "fallbacks_available", "started", "first_token_at", "ended", "usage", "cost", "stream",
-                 "finish_reason", "status", "error")
+                 "finish_reason", "status", "error", "principal", "reservation", "user", "tags", "created_at",
+                 "kind")
 
     def __init__(self, requested_model: str, stream: bool) -> None:
         self.id = new_generation_id()
@@ -77,6 +78,14 @@ class GenerationRecord:
         self.finish_reason: str | None = None
         self.status = 0
         self.error: str | None = None
+        self.created_at = time.time()
+        self.kind = "language"
+        # Set by the app before the executor runs: who called (accounts.Principal), the quota
+        # reservation to settle when the record is submitted, and the caller's attribution.
+        self.principal: Any = None
+        self.reservation: Any = None
+        self.user: str | None = None
+        self.tags: list[str] = []
 
     @property
     def latency_ms(self) -> float:
