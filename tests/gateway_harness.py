@@ -33,10 +33,11 @@ class RunningGateway:
 @contextlib.asynccontextmanager
 async def gateway(providers: dict[str, dict[str, Any]], models: dict[str, dict[str, Any]],
                   routing: dict[str, Any] | None = None, server: dict[str, Any] | None = None,
+                  health: dict[str, Any] | None = None,
                   shipped_catalog: bool = False) -> AsyncIterator[RunningGateway]:
     config = msgspec.convert({
         "providers": {slug: {"slug": slug, **p} for slug, p in providers.items()},
-        "models": models, "routing": routing or {}, "server": server or {},
+        "models": models, "routing": routing or {}, "server": server or {}, "health": health or {},
     }, Config)
     catalog = load_catalog(config.models, enabled=config.providers.keys(),
                            **({} if shipped_catalog else {"data_file": NO_DATA}))

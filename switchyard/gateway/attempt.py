@@ -71,12 +71,18 @@ class AttemptRun:
     def abandoned(self, why: str) -> None:
         """Cancelled before it finished (caller gone, or another hedged attempt won)."""
         a = self.attempt
-        a.end_ms, a.error, a.category, a.success = now_ms(), why, "cancelled", False
+        if not a.end_ms:
+            a.end_ms, a.error = now_ms(), why
+        a.category, a.success = "cancelled", False
         self.health.end(a.provider, a.provider_model_id, category="cancelled")
 
     def served(self, status: int) -> None:
         a, rec, cand = self.attempt, self.rec, self.cand
         a.end_ms, a.success, a.status = now_ms(), True, status
+        for other in rec.attempts:  # a hedged twin still running is about to be cancelled
+            if other is not a and not other.end_ms:
+                other.end_ms, other.category = a.end_ms, "cancelled"
+                other.error = "cancelled: another attempt answered first"
         rec.model, rec.provider, rec.provider_model_id = cand.model.id, cand.offering.provider, cand.offering.model_id
 
     def _finished_ok(self) -> None:

@@ -27,7 +27,8 @@ class HealthConfig(msgspec.Struct, frozen=True):
 
 
 def _tier(score: float) -> int:
-    return 0 if score >= 0.9 else 1 if score >= 0.5 else 2
+    # One failure among successes (score 0.8) keeps a provider in the first tier; two in a row drop it.
+    return 0 if score >= 0.75 else 1 if score >= 0.4 else 2
 
 
 class ProviderHealth:
@@ -88,7 +89,7 @@ class ProviderHealth:
 
     def score(self, provider: str, model_id: str) -> float:
         s = self._stats.get((provider, model_id))
-        local = s.score() if s is not None and s.requests else None
+        local = s.score(self.clock()) if s is not None and s.requests else None
         remote = self.remote.get((provider, model_id))
         if local is None:
             return remote[0] if remote is not None else 1.0
@@ -115,7 +116,7 @@ class ProviderHealth:
         s = self._stats.get((o.provider, o.model_id))
         if s is None or s.peak_latency.value is None:
             return 0.0
-        return s.peak_latency.value * (s.active + 1)
+        return s.peak_latency.faded(self.clock()) * (s.active + 1)
 
     def rank(self, offerings: Sequence[Offering], sort: str | None) -> list[Offering]:
         """Healthiest first, then by ``sort`` (cost, ttft, tps), then power-of-two-choices on
@@ -147,7 +148,7 @@ class ProviderHealth:
         now = self.clock()
         for (provider, model_id), s in sorted(self._stats.items()):
             b = self._breakers.get((provider, model_id))
-            out.append({"provider": provider, "model": model_id, **s.snapshot(),
+            out.append({"provider": provider, "model": model_id, **s.snapshot(now),
                         "circuit": b.state if b else "closed",
                         "circuit_retry_in_s": round(b.retry_in(now), 1) if b else 0.0})
         return out

@@ -18,30 +18,39 @@ CALLER_FAULTS = frozenset({"invalid_request", "context_too_long", "unsupported",
 
 
 class Ewma:
-    __slots__ = ("value", "stamp", "half_life")
+    """A per-sample moving average (weight ``alpha`` for each new sample) whose value, read with
+    ``faded``, also decays towards 0 with time since the last sample (half-life in seconds). Per
+    sample so that a burst of failures registers at once; faded so that old news stops counting."""
 
-    def __init__(self, half_life: float, value: float | None = None) -> None:
+    __slots__ = ("value", "stamp", "half_life", "alpha")
+
+    def __init__(self, half_life: float, value: float | None = None, alpha: float = 0.2) -> None:
         self.half_life = half_life
+        self.alpha = alpha
         self.value = value
         self.stamp = 0.0
 
     def add(self, sample: float, now: float) -> None:
-        if self.value is None:
-            self.value = sample
-        else:
-            keep = math.exp(-max(0.0, now - self.stamp) * math.log(2) / self.half_life)
-            self.value = self.value * keep + sample * (1 - keep)
+        self.value = sample if self.value is None else self.value + self.alpha * (sample - self.value)
         self.stamp = now
+
+    def faded(self, now: float) -> float:
+        """The value as it stands now with no new samples, fading towards 0. Used for error rates and
+        load, so that a provider that failed a while ago is tried again, and measured."""
+        if self.value is None:
+            return 0.0
+        return self.value * math.exp(-max(0.0, now - self.stamp) * math.log(2) / self.half_life)
 
 
 class PeakEwma(Ewma):
     __slots__ = ()
 
     def add(self, sample: float, now: float) -> None:
-        if self.value is None or sample > self.value:
+        current = self.faded(now) if self.value is not None else None
+        if current is None or sample > current:
             self.value, self.stamp = sample, now
         else:
-            super().add(sample, now)
+            self.value, self.stamp = current + self.alpha * (sample - current), now
 
 
 def percentile(samples: deque[float], q: float) -> float | None:
@@ -64,7 +73,7 @@ class ProviderModelStats:
         self.latency = Ewma(half_life)
         self.ttft = Ewma(half_life)
         self.tps = Ewma(half_life)
-        self.peak_latency = PeakEwma(half_life / 4)
+        self.peak_latency = PeakEwma(half_life / 4, alpha=0.3)
         self.ttft_samples: deque[float] = deque(maxlen=window)
         self.latency_samples: deque[float] = deque(maxlen=window)
         self.last_seen = 0.0
@@ -93,20 +102,20 @@ class ProviderModelStats:
         if output_tokens and latency is not None and ttft is not None and latency > ttft:
             self.tps.add(output_tokens / (latency - ttft), now)
 
-    def score(self) -> float:
+    def score(self, now: float) -> float:
         """1.0 for a provider that answers everything, towards 0.0 as it fails or rate-limits."""
-        return (1.0 - (self.error_rate.value or 0.0)) * (1.0 - 0.5 * (self.rate_limited.value or 0.0))
+        return (1.0 - self.error_rate.faded(now)) * (1.0 - 0.5 * self.rate_limited.faded(now))
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self, now: float) -> dict[str, object]:
         return {
             "requests": self.requests, "failures": self.failures, "active": self.active,
-            "error_rate": round(self.error_rate.value or 0.0, 4),
-            "rate_limited_rate": round(self.rate_limited.value or 0.0, 4),
+            "error_rate": round(self.error_rate.faded(now), 4),
+            "rate_limited_rate": round(self.rate_limited.faded(now), 4),
             "latency_s": _r(self.latency.value), "ttft_s": _r(self.ttft.value),
             "ttft_p50_s": _r(percentile(self.ttft_samples, 0.5)), "ttft_p95_s": _r(percentile(self.ttft_samples, 0.95)),
             "latency_p95_s": _r(percentile(self.latency_samples, 0.95)),
             "tokens_per_s": _r(self.tps.value), "peak_latency_s": _r(self.peak_latency.value),
-            "score": round(self.score(), 4), "last_error": self.last_error,
+            "score": round(self.score(now), 4), "last_error": self.last_error,
         }
 
 
