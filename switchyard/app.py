@@ -28,6 +28,7 @@ from switchyard.protocols.openai_chat import OpenAIChatFrontDoor
 from switchyard.protocols.openai_chat.frontdoor import OpenAIEmbeddingsFrontDoor
 from switchyard.protocols.openai_chat.errors import render_error
 from switchyard.providers.registry import build_adapters
+from switchyard.telemetry.metrics import Metrics
 from switchyard.telemetry.store import RecentRecords, SinkChain
 from switchyard.upstream.client import UpstreamClient
 
@@ -80,6 +81,10 @@ class App:
         self.health = ProviderHealth(HealthConfig(half_life=h.half_life, breaker_threshold=h.breaker_threshold,
                                                   breaker_cooldown=h.breaker_cooldown,
                                                   breaker_max_cooldown=h.breaker_max_cooldown))
+        self.in_flight = 0
+        self.metrics = Metrics(self.health.snapshot, lambda: self.in_flight, self.client.open_connections)
+        self.sinks.add(self.metrics)
+        self.sinks.add(self)  # counts finished requests for in_flight
         self.executor = Executor(self.catalog, config.routing, build_adapters(config.providers), self.client,
                                  self.sinks, self.health)
         self.openai = OpenAIChatFrontDoor()
@@ -98,14 +103,24 @@ class App:
             ("GET", "/health/ready"): self.health_check,
             ("GET", "/v1/generation"): self.generation,
             ("GET", "/admin/health"): self.provider_health,
+            ("GET", "/metrics"): self.metrics_endpoint,
         }
         for name in ROUTE_MODULES:
             if importlib.util.find_spec(name.rsplit(".", 1)[0]) is not None \
                     and importlib.util.find_spec(name) is not None:
                 self._routes.update(importlib.import_module(name).routes(self))
 
+    async def start(self) -> None:
+        """Background work: event-loop lag sampling (probes and health sharing join here)."""
+        self.metrics.start()
+
     async def close(self) -> None:
+        await self.metrics.stop()
         await self.client.close()
+
+    def submit(self, rec: Any) -> None:
+        """RecordSink: a request that reached the executor has finished."""
+        self.in_flight -= 1
 
     # ---- dispatch ----
 
@@ -142,7 +157,13 @@ class App:
             inbound = door.parse(request.body, request.headers)
         except GatewayError as err:
             return Response(err.status, door.render_error(err, None))
-        return self._respond(await self.executor.run(door, inbound))
+        self.in_flight += 1  # until the executor submits the record (a stream: when it ends)
+        try:
+            outcome = await self.executor.run(door, inbound)
+        except BaseException:
+            self.in_flight -= 1 if self.in_flight > 0 else 0
+            raise
+        return self._respond(outcome)
 
     # ---- endpoints ----
 
@@ -168,6 +189,9 @@ class App:
         return Response(200, msgspec.json.encode({
             "status": "ok", "uptime_s": round(time.time() - self.started, 1),
             "providers": sorted(self.config.providers), "models": len(self.catalog)}))
+
+    async def metrics_endpoint(self, request: Request) -> Response:
+        return Response(200, self.metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def provider_health(self, request: Request) -> Response:
         """Every provider-model this instance has used: statistics, score and circuit state."""

@@ -26,6 +26,7 @@ def _install_uvloop() -> None:
 
 async def _run(config: Config, host: str, port: int, reuse_port: bool) -> None:
     app = App(config)
+    await app.start()
     server = HTTPServer(app.handle, error_responder=app.error_response,
                         max_body_bytes=config.server.max_body_bytes,
                         keepalive_timeout=config.server.keepalive_timeout)
@@ -34,6 +35,9 @@ async def _run(config: Config, host: str, port: int, reuse_port: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # A worker blocks these signals until its handlers exist (see serve); a stop asked for during
+    # startup is delivered now, to the handlers.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     log.info("switchyard %s listening on http://%s:%d (pid %d, %d provider(s): %s; %d model(s))",
              _version(), host, server.port, os.getpid(), len(config.providers),
              ", ".join(sorted(config.providers)) or "none", len(app.catalog))
@@ -60,17 +64,6 @@ def serve(config: Config, host: str, port: int, workers: int) -> int:
         run_worker(config, host, port)
         return 0
     children: list[int] = []
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:  # child
-            code = 0
-            try:
-                run_worker(config, host, port, reuse_port=True)
-            except BaseException:
-                log.exception("worker failed")
-                code = 1
-            os._exit(code)
-        children.append(pid)
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:
@@ -81,6 +74,19 @@ def serve(config: Config, host: str, port: int, workers: int) -> int:
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
+    for _ in range(workers):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        pid = os.fork()
+        if pid == 0:  # child: signals stay blocked until its event loop handles them
+            code = 0
+            try:
+                run_worker(config, host, port, reuse_port=True)
+            except BaseException:
+                log.exception("worker failed")
+                code = 1
+            os._exit(code)
+        children.append(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     status = 0
     for child in children:
         _, code = os.waitpid(child, 0)

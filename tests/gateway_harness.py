@@ -42,6 +42,7 @@ async def gateway(providers: dict[str, dict[str, Any]], models: dict[str, dict[s
     catalog = load_catalog(config.models, enabled=config.providers.keys(),
                            **({} if shipped_catalog else {"data_file": NO_DATA}))
     app = App(config, catalog)
+    await app.start()
     http = HTTPServer(app.handle, error_responder=app.error_response,
                       max_body_bytes=config.server.max_body_bytes)
     await http.start("127.0.0.1", 0)

@@ -14,6 +14,8 @@ import msgspec
 
 from switchyard.canonical import Usage
 from switchyard.errors import ErrorCategory, UpstreamError
+from switchyard.protocols.openai_chat import quirks as _quirks
+from switchyard.protocols.openai_chat.quirks import Quirks
 from switchyard.protocols.openai_chat.response import usage_in, usage_out
 from switchyard.protocols.openai_chat.stream_in import stream_error
 from switchyard.protocols.openai_chat.stream_out import DONE
@@ -23,31 +25,44 @@ _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
 
-def _set(block: bytes, key: bytes, first: int) -> bool:
-    """Whether ``key`` ("usage", "finish_reason") appears in ``block`` with a non-null value, where
-    ``first`` is the byte a value must start with. Tolerates the spaces some servers put after ':'."""
+def _first_set(block: bytes, key: bytes, first: int) -> int:
+    """Where ``key`` ("usage", "finish_reason") first appears in ``block`` with a non-null value
+    (``first`` is the byte such a value starts with), or -1. Tolerates spaces after the ':'."""
     i = block.find(key)
+    n = len(block)
     while i >= 0:
         j = i + len(key)
-        n = len(block)
         while j < n and block[j] in b" \t:":
             j += 1
         if j < n and block[j] == first:
-            return True
+            return i
         i = block.find(key, j)
-    return False
+    return -1
+
+
+def _first_special(block: bytes) -> int:
+    """Offset of the first thing the relay must look at: a usage object, a finish reason, [DONE]
+    or an error. -1 for the common case of plain content chunks."""
+    found = [i for i in (_first_set(block, b'"usage"', 0x7B), _first_set(block, b'"finish_reason"', 0x22),
+                         block.find(b"[DONE]"), block.find(b'"error"')) if i >= 0]
+    return min(found) if found else -1
 
 
 def _special_in(block: bytes) -> bool:
-    return (_set(block, b'"usage"', 0x7B) or _set(block, b'"finish_reason"', 0x22)
-            or b"[DONE]" in block or b'"error"' in block)
+    return _first_special(block) >= 0
 
 
 class OpenAIPassthroughStream:
     __slots__ = ("_slug", "_wants_usage", "_buf", "_held", "_usage_chunk", "_rest", "usage", "finish_reason",
-                 "done", "model")
+                 "done", "model", "_usage_paths", "_error_paths", "_markers")
 
-    def __init__(self, slug: str, wants_usage: bool) -> None:
+    def __init__(self, slug: str, wants_usage: bool, quirks: Quirks | None = None) -> None:
+        """``quirks`` (default: the entry named after ``slug``) says where else chunks carry usage and
+        errors, and which annotation chunks are not for OpenAI callers."""
+        q = quirks if quirks is not None else _quirks.named(slug)
+        self._usage_paths = q.usage_paths
+        self._error_paths = q.error_paths
+        self._markers = q.stream_markers
         self._slug = slug
         self._wants_usage = wants_usage
         self._buf = b""
@@ -71,11 +86,17 @@ class OpenAIPassthroughStream:
         block = buf[:end + 2]
         if self.model is None:
             self._sniff_model(block)
-        # Common case: content chunks only. Nothing to look at, forward the bytes as they are.
-        if not _special_in(block):
-            return block
-        out: list[bytes] = []
-        for event in block.split(b"\n\n"):
+        if self._markers and self._marked(block):
+            special = 0
+        else:
+            special = _first_special(block)
+            if special < 0:
+                return block  # common case: content chunks only, forwarded as they are
+        # Events before the first special one go out untouched; only the rest is split and read.
+        j = block.rfind(b"\n\n", 0, special)
+        cut = j + 2 if j >= 0 else 0
+        out: list[bytes] = [block[:cut]] if cut else []
+        for event in block[cut:].split(b"\n\n"):
             if event:
                 kept = self._special(event)
                 if kept is not None:
@@ -87,14 +108,17 @@ class OpenAIPassthroughStream:
         if i >= 0:
             i = block.find(b'"', i + 7)
             j = block.find(b'"', i + 1)
-            if i > 0 and j > i:
+            if i > 0 and j > i + 1:  # Azure's first chunk has "model": ""
                 self.model = block[i + 1:j].decode("utf-8", "replace")
+
+    def _marked(self, block: bytes) -> bool:
+        return any(m in block for m in self._markers)
 
     def _special(self, event: bytes) -> bytes | None:
         if event.startswith(b"data: [DONE]") or event.startswith(b"data:[DONE]"):
             self.done = True
             return None
-        if not _special_in(event):
+        if not _special_in(event) and not (self._markers and self._marked(event)):
             return event
         payload = event.split(b":", 1)[1].strip() if event.startswith(b"data") else b""
         try:
@@ -105,9 +129,18 @@ class OpenAIPassthroughStream:
             return event
         if chunk.get("error"):
             raise stream_error(self._slug, chunk["error"])
-        if self.model is None and isinstance(chunk.get("model"), str):
+        if self._error_paths:
+            err = _quirks.dig(chunk, self._error_paths)
+            if err:
+                raise stream_error(self._slug, err)
+        if self._markers and _quirks.annotation_only(chunk):
+            return None  # a provider annotation frame (Azure content filter): not for OpenAI callers
+        if self.model is None and chunk.get("model") and isinstance(chunk["model"], str):
             self.model = chunk["model"]
-        usage = usage_in(chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage"))  # Groq
+        raw_usage = chunk.get("usage")
+        if not raw_usage and self._usage_paths:
+            raw_usage = _quirks.dig(chunk, self._usage_paths)
+        usage = usage_in(raw_usage)
         choices = chunk.get("choices") or []
         if usage is not None:
             self.usage = usage

@@ -1,0 +1,144 @@
+"""Prometheus metrics, fed from finished generation records (a RecordSink) so that nothing is
+measured twice and the hot path pays only for one sink call per request.
+
+Names follow the OpenTelemetry GenAI semantic conventions where they exist
+(``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage``,
+``gen_ai.server.time_to_first_token``), with dots as underscores and the unit as a suffix, as the
+OpenTelemetry-to-Prometheus mapping does. The rest are ``switchyard_*``.
+
+Each worker process has its own registry; with ``--workers N`` scrape each process or run one
+worker per container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.process_collector import ProcessCollector
+
+from switchyard.telemetry.record import GenerationRecord
+
+_DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+_TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
+_CIRCUIT = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class _CircuitCollector:
+    """Circuit state and health score per provider-model, read from the health registry at scrape."""
+
+    def __init__(self, snapshot: Callable[[], list[dict[str, Any]]]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        state = GaugeMetricFamily("switchyard_circuit_state",
+                                  "Circuit breaker per provider-model: 0 closed, 1 half-open, 2 open",
+                                  labels=["provider", "provider_model"])
+        score = GaugeMetricFamily("switchyard_provider_health_score",
+                                  "Health score per provider-model (1 = answers everything)",
+                                  labels=["provider", "provider_model"])
+        active = GaugeMetricFamily("switchyard_provider_active_requests", "Attempts in flight per provider-model",
+                                   labels=["provider", "provider_model"])
+        for s in self.snapshot():
+            labels = [str(s["provider"]), str(s["model"])]
+            state.add_metric(labels, _CIRCUIT.get(str(s["circuit"]), 0))
+            score.add_metric(labels, float(s["score"]))  # type: ignore[arg-type]
+            active.add_metric(labels, float(s["active"]))  # type: ignore[arg-type]
+        yield state
+        yield score
+        yield active
+
+
+class Metrics:
+    def __init__(self, health_snapshot: Callable[[], list[dict[str, Any]]] | None = None,
+                 active_requests: Callable[[], int] | None = None,
+                 upstream_connections: Callable[[], int] | None = None) -> None:
+        r = self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=r)  # process_resident_memory_bytes, CPU seconds, open fds
+        base = ["gen_ai_operation_name", "gen_ai_request_model", "gen_ai_provider_name", "key"]
+        self.duration = Histogram("gen_ai_client_operation_duration_seconds", "Duration of gateway operations",
+                                  base + ["error_type"], buckets=_DURATION_BUCKETS, registry=r)
+        self.ttft = Histogram("gen_ai_server_time_to_first_token_seconds", "Time to first token of streams",
+                              ["gen_ai_request_model", "gen_ai_provider_name"], buckets=_DURATION_BUCKETS,
+                              registry=r)
+        self.token_usage = Histogram("gen_ai_client_token_usage", "Tokens used per operation",
+                                     base + ["gen_ai_token_type"], buckets=_TOKEN_BUCKETS, registry=r)
+        self.requests = Counter("switchyard_requests", "Requests by outcome", base + ["status"], registry=r)
+        self.tokens = Counter("switchyard_tokens", "Tokens by type", base + ["type"], registry=r)
+        self.cost = Counter("switchyard_cost_usd", "Cost in USD", base, registry=r)
+        self.attempts = Counter("switchyard_attempts", "Provider attempts by outcome",
+                                ["gen_ai_provider_name", "gen_ai_request_model", "outcome"], registry=r)
+        self.fallbacks = Counter("switchyard_model_fallbacks", "Requests served by a fallback model",
+                                 ["requested_model", "served_model"], registry=r)
+        self.retries = Counter("switchyard_retries", "Failed attempts followed by another attempt",
+                               ["gen_ai_provider_name"], registry=r)
+        self.loop_lag = Gauge("switchyard_event_loop_lag_seconds", "Event loop lag, last measured", registry=r)
+        if health_snapshot is not None:
+            r.register(_CircuitCollector(health_snapshot))  # type: ignore[arg-type]
+        if active_requests is not None:
+            Gauge("switchyard_active_requests", "Requests being served", registry=r).set_function(active_requests)
+        if upstream_connections is not None:
+            Gauge("switchyard_upstream_connections", "Open connections to providers",
+                  registry=r).set_function(upstream_connections)
+        self._lag_task: asyncio.Task[None] | None = None
+
+    # ---- RecordSink ----
+
+    def submit(self, rec: GenerationRecord) -> None:
+        op = "embeddings" if rec.kind == "embedding" else "chat"
+        key = getattr(rec.principal, "key_id", None) or "anonymous"
+        provider = rec.provider or "none"
+        model = rec.requested_model
+        base = (op, model, provider, key)
+        error_type = "" if rec.status < 400 else (rec.attempts[-1].category if rec.attempts and
+                                                  rec.attempts[-1].category else str(rec.status))
+        self.duration.labels(*base, error_type).observe(rec.latency_ms / 1000)
+        self.requests.labels(*base, str(rec.status)).inc()
+        ttft = rec.ttft_ms
+        if rec.stream and ttft is not None and rec.provider:
+            self.ttft.labels(model, provider).observe(ttft / 1000)
+        u = rec.usage
+        if u is not None:
+            self.token_usage.labels(*base, "input").observe(u.input_tokens)
+            if op == "chat":
+                self.token_usage.labels(*base, "output").observe(u.output_tokens)
+            for kind, n in (("input", u.input_tokens), ("output", u.output_tokens),
+                            ("cached", u.cache_read_tokens), ("cache_write", u.cache_write_tokens),
+                            ("reasoning", u.reasoning_tokens)):
+                if n:
+                    self.tokens.labels(*base, kind).inc(n)
+        if rec.cost:
+            self.cost.labels(*base).inc(rec.cost)
+        for i, a in enumerate(rec.attempts):
+            self.attempts.labels(a.provider, a.model, "success" if a.success else (a.category or "error")).inc()
+            if not a.success and i < len(rec.attempts) - 1 and a.category != "cancelled":
+                self.retries.labels(a.provider).inc()
+        if rec.model and rec.model != rec.requested_model:
+            self.fallbacks.labels(rec.requested_model, rec.model).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    # ---- event-loop lag ----
+
+    def start(self, interval: float = 0.5) -> None:
+        async def measure() -> None:
+            loop = asyncio.get_running_loop()
+            while True:
+                start = loop.time()
+                await asyncio.sleep(interval)
+                self.loop_lag.set(max(0.0, loop.time() - start - interval))
+
+        self._lag_task = asyncio.get_running_loop().create_task(measure())
+
+    async def stop(self) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            try:
+                await self._lag_task
+            except asyncio.CancelledError:
+                pass
+            self._lag_task = None
