@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
+import socket
 import time
 from urllib.parse import unquote
 from collections.abc import Awaitable, Callable
@@ -16,18 +18,21 @@ from typing import Any
 
 import msgspec
 
-from switchyard.catalog import Catalog, CatalogModel, format_usd, load_catalog
+from switchyard.catalog import Catalog, CatalogModel, load_catalog
 from switchyard.config.model import Config
 from switchyard.errors import ErrorCategory, GatewayError, RequestError
 from switchyard.gateway.executor import Executor
 from switchyard.gateway.frontdoor import FrontDoor
 from switchyard.gateway.outcome import Outcome
+from switchyard.health.probes import ProbeConfig, Prober
 from switchyard.health.registry import HealthConfig, ProviderHealth
+from switchyard.health.shared import SharedHealth
 from switchyard.http import Request, Response, StreamResponse
 from switchyard.protocols.openai_chat import OpenAIChatFrontDoor
 from switchyard.protocols.openai_chat.frontdoor import OpenAIEmbeddingsFrontDoor
 from switchyard.protocols.openai_chat.errors import render_error
 from switchyard.providers.registry import build_adapters
+from switchyard.telemetry.generation_json import generation_json
 from switchyard.telemetry.metrics import Metrics
 from switchyard.telemetry.store import RecentRecords, SinkChain
 from switchyard.upstream.client import UpstreamClient
@@ -85,8 +90,13 @@ class App:
         self.metrics = Metrics(self.health.snapshot, lambda: self.in_flight, self.client.open_connections)
         self.sinks.add(self.metrics)
         self.sinks.add(self)  # counts finished requests for in_flight
-        self.executor = Executor(self.catalog, config.routing, build_adapters(config.providers), self.client,
-                                 self.sinks, self.health)
+        self.adapters = build_adapters(config.providers)
+        self.executor = Executor(self.catalog, config.routing, self.adapters, self.client, self.sinks, self.health)
+        self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
+        self.prober = Prober([ProbeConfig(**msgspec.structs.asdict(p)) for p in h.probes], self.catalog,
+                             self.adapters, self.client, self.health)
+        self.redis: Any = None
+        self.shared_health: SharedHealth | None = None
         self.openai = OpenAIChatFrontDoor()
         self.openai_embeddings = OpenAIEmbeddingsFrontDoor()
         self.started = time.time()
@@ -111,10 +121,23 @@ class App:
                 self._routes.update(importlib.import_module(name).routes(self))
 
     async def start(self) -> None:
-        """Background work: event-loop lag sampling (probes and health sharing join here)."""
+        """Background work: event-loop lag sampling, active probes, health sharing through Redis."""
         self.metrics.start()
+        self.prober.start()
+        if self.config.redis.url:
+            import redis.asyncio as aioredis
+
+            self.redis = aioredis.from_url(self.config.redis.url)
+            self.shared_health = SharedHealth(self.health, self.redis, self.instance_id, self.config.redis.region,
+                                              interval=self.config.health.share_interval)
+            self.shared_health.start()
 
     async def close(self) -> None:
+        await self.prober.stop()
+        if self.shared_health is not None:
+            await self.shared_health.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.metrics.stop()
         await self.client.close()
 
@@ -195,24 +218,16 @@ class App:
 
     async def provider_health(self, request: Request) -> Response:
         """Every provider-model this instance has used: statistics, score and circuit state."""
-        return Response(200, msgspec.json.encode({"providers": self.health.snapshot()}))
+        remote = {f"{p}/{m}": {"score": v[0], "ttft_s": v[1], "tokens_per_s": v[2]}
+                  for (p, m), v in self.health.remote.items()}
+        return Response(200, msgspec.json.encode({"instance": self.instance_id, "providers": self.health.snapshot(),
+                                                  "shared": remote, "probes_sent": self.prober.sent}))
 
     async def generation(self, request: Request) -> Response:
+        """``GET /v1/generation?id=gen_...`` in the AI Gateway's shape (what ``getGenerationInfo`` reads)."""
         gen_id = request.query_params().get("id", "")
         rec = self.records.get(gen_id)
         if rec is None:
             return self._error(RequestError(f"No generation with id '{gen_id}'.", param="id", status=404,
                                             category=ErrorCategory.NOT_FOUND, code="not_found"))
-        usage = rec.usage
-        return Response(200, msgspec.json.encode({"data": {
-            "id": rec.id, "model": rec.model or rec.requested_model, "provider_name": rec.provider,
-            "total_cost": float(format_usd(rec.cost or 0.0)), "streamed": rec.stream,
-            "finish_reason": rec.finish_reason, "latency": round(rec.latency_ms),
-            "native_tokens_prompt": usage.input_tokens if usage else 0,
-            "native_tokens_completion": usage.output_tokens if usage else 0,
-            "native_tokens_reasoning": usage.reasoning_tokens if usage else 0,
-            "native_tokens_cached": usage.cache_read_tokens if usage else 0,
-            "native_tokens_cache_creation": usage.cache_write_tokens if usage else 0,
-            "status": rec.status, "error": rec.error,
-            "gateway": rec.gateway_metadata(),
-        }}))
+        return Response(200, generation_json(rec))

@@ -66,16 +66,35 @@ class ServerConfig(msgspec.Struct, frozen=True):
     keepalive_timeout: float = 75.0
 
 
+class ProbeSettings(msgspec.Struct, frozen=True):
+    provider: str
+    model: str  # catalog id
+    interval: float = 30.0
+    jitter: float = 0.2
+    prompt: str = "Reply with one word: ok"
+    max_tokens: int = 4
+
+
 class HealthSettings(msgspec.Struct, frozen=True):
-    half_life: float = 60.0
+    half_life: float = 60.0  # seconds for old observations to count half
     breaker_threshold: int = 5
     breaker_cooldown: float = 10.0
     breaker_max_cooldown: float = 300.0
+    probes: list[ProbeSettings] = []
+    share_interval: float = 1.0  # seconds between health exchanges through Redis (when configured)
+
+
+class RedisConfig(msgspec.Struct, frozen=True):
+    """The region's Redis, shared by every gateway instance of the region (None: embedded mode)."""
+
+    url: str | None = None
+    region: str = "default"
 
 
 class Config(msgspec.Struct, frozen=True):
     server: ServerConfig = ServerConfig()
     health: HealthSettings = HealthSettings()
+    redis: RedisConfig = RedisConfig()
     providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     # Catalog additions and overrides, same shape as the shipped catalog's entries.
     models: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)

@@ -47,3 +47,6 @@ class RecentRecords:
 
     def get(self, generation_id: str) -> GenerationRecord | None:
         return self._records.get(generation_id)
+
+    def values(self) -> list[GenerationRecord]:
+        return list(self._records.values())
