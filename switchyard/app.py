@@ -90,6 +90,10 @@ class App:
         self.metrics = Metrics(self.health.snapshot, lambda: self.in_flight, self.client.open_connections)
         self.sinks.add(self.metrics)
         self.sinks.add(self)  # counts finished requests for in_flight
+        if config.tracing.enabled:
+            from switchyard.telemetry.tracing import Tracer
+
+            self.sinks.add(Tracer.from_config(config.tracing.service_name, config.tracing.otlp_endpoint))
         self.adapters = build_adapters(config.providers)
         self.executor = Executor(self.catalog, config.routing, self.adapters, self.client, self.sinks, self.health)
         self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"

@@ -91,10 +91,17 @@ class RedisConfig(msgspec.Struct, frozen=True):
     region: str = "default"
 
 
+class TracingConfig(msgspec.Struct, frozen=True):
+    enabled: bool = False
+    service_name: str = "switchyard"
+    otlp_endpoint: str | None = None  # e.g. http://127.0.0.1:4318/v1/traces
+
+
 class Config(msgspec.Struct, frozen=True):
     server: ServerConfig = ServerConfig()
     health: HealthSettings = HealthSettings()
     redis: RedisConfig = RedisConfig()
+    tracing: TracingConfig = TracingConfig()
     providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     # Catalog additions and overrides, same shape as the shipped catalog's entries.
     models: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
