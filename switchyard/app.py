@@ -108,6 +108,14 @@ class App:
         self._models_list = msgspec.json.encode({"object": "list",
                                                  "data": [_model_json(m) for m in self.catalog]})
         self._models = {m.id: msgspec.json.encode(_model_json(m)) for m in self.catalog}
+        # Anthropic clients (they send anthropic-version) get Anthropic's list shape.
+        anthropic_models = [{"type": "model", "id": m.id, "display_name": m.name, "created_at": "2025-01-01T00:00:00Z"}
+                            for m in self.catalog]
+        self._anthropic_models_list = msgspec.json.encode({
+            "data": anthropic_models, "has_more": False,
+            "first_id": anthropic_models[0]["id"] if anthropic_models else None,
+            "last_id": anthropic_models[-1]["id"] if anthropic_models else None})
+        self._anthropic_models = {m["id"]: msgspec.json.encode(m) for m in anthropic_models}
         self._routes: dict[tuple[str, str], Handler] = {
             ("POST", "/v1/chat/completions"): self.chat_completions,
             ("POST", "/v1/embeddings"): self.embeddings,
@@ -119,6 +127,9 @@ class App:
             ("GET", "/admin/health"): self.provider_health,
             ("GET", "/metrics"): self.metrics_endpoint,
         }
+        # Errors raised before a front door parsed anything (413, malformed HTTP, unknown path) are
+        # rendered by the door that owns the path prefix; OpenAI's shape by default.
+        self._error_doors: list[tuple[str, FrontDoor]] = []
         for name in ROUTE_MODULES:
             if importlib.util.find_spec(name.rsplit(".", 1)[0]) is not None \
                     and importlib.util.find_spec(name) is not None:
@@ -159,17 +170,25 @@ class App:
             return self.get_model(request)
         if any(path == request.path for _, path in self._routes):
             return self._error(RequestError(f"Method {request.method} is not allowed on {request.path}.",
-                                            status=405))
+                                            status=405), request)
         return self._error(RequestError(f"Unknown path {request.path}.", status=404,
-                                        category=ErrorCategory.NOT_FOUND, code="unknown_url"))
+                                        category=ErrorCategory.NOT_FOUND, code="unknown_url"), request)
+
+    def register_error_door(self, prefix: str, door: FrontDoor) -> None:
+        self._error_doors.append((prefix, door))
+        self._error_doors.sort(key=lambda item: -len(item[0]))
 
     def error_response(self, status: int, message: str, request: Request | None) -> Response:
         """Errors raised by the HTTP layer itself (413, 400 malformed HTTP, 500)."""
         category = {413: ErrorCategory.REQUEST_TOO_LARGE}.get(status, ErrorCategory.INVALID_REQUEST
                                                                if status < 500 else ErrorCategory.SERVER_ERROR)
-        return self._error(GatewayError(category, message, status=status))
+        return self._error(GatewayError(category, message, status=status), request)
 
-    def _error(self, err: GatewayError) -> Response:
+    def _error(self, err: GatewayError, request: Request | None = None) -> Response:
+        if request is not None:
+            for prefix, door in self._error_doors:
+                if request.path.startswith(prefix):
+                    return Response(door.error_status(err), door.render_error(err, None))
         return Response(err.status, render_error(err))
 
     @staticmethod
@@ -183,7 +202,7 @@ class App:
         try:
             inbound = door.parse(request.body, request.headers)
         except GatewayError as err:
-            return Response(err.status, door.render_error(err, None))
+            return Response(door.error_status(err), door.render_error(err, None))
         self.in_flight += 1  # until the executor submits the record (a stream: when it ends)
         try:
             outcome = await self.executor.run(door, inbound)
@@ -201,11 +220,14 @@ class App:
         return await self.serve(self.openai_embeddings, request)
 
     async def list_models(self, request: Request) -> Response:
+        if "anthropic-version" in request.headers:
+            return Response(200, self._anthropic_models_list)
         return Response(200, self._models_list)
 
     def get_model(self, request: Request) -> Response:
         model_id = unquote(request.path[len("/v1/models/"):])
-        body = self._models.get(model_id)
+        models = self._anthropic_models if "anthropic-version" in request.headers else self._models
+        body = models.get(model_id)
         if body is None:
             return self._error(RequestError(f"The model '{model_id}' does not exist.", param="model",
                                             status=404, category=ErrorCategory.MODEL_NOT_FOUND,

@@ -62,7 +62,7 @@ class Executor:
         if rec is not None:
             rec.status, rec.error, rec.ended = err.status, err.message, time.monotonic()
             self.sink.submit(rec)
-        return Outcome(err.status, headers, door.render_error(err, rec))
+        return Outcome(door.error_status(err), headers, door.render_error(err, rec))
 
     def _caller_fault(self, run: AttemptRun, err: UpstreamError) -> Outcome:
         """The provider rejected the caller's own request: return its answer as is."""

@@ -48,6 +48,11 @@ class FrontDoor(ABC):
     @abstractmethod
     def render_error(self, err: GatewayError, rec: GenerationRecord | None) -> bytes: ...
 
+    def error_status(self, err: GatewayError) -> int:
+        """The HTTP status this protocol's callers should see for ``err`` (Anthropic answers 529
+        when every provider was overloaded, where others answer 502)."""
+        return err.status
+
     def render_upstream_error_body(self, body: Any) -> bytes | None:
         """A caller-fault error from a provider of this same protocol, returned as the provider sent
         it. None when the body is not in this protocol's shape."""

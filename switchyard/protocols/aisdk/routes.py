@@ -40,7 +40,9 @@ def routes(app: Any) -> dict[tuple[str, str], Handler]:
         return handler
 
     for prefix, spec in versions.PREFIXES.items():
-        table[("POST", f"{prefix}/language-model")] = serve(AISDKFrontDoor(spec))
+        door = AISDKFrontDoor(spec)
+        app.register_error_door(prefix, door)  # 404/413/malformed under the prefix: AI SDK error shape
+        table[("POST", f"{prefix}/language-model")] = serve(door)
         table[("POST", f"{prefix}/embedding-model")] = serve(AISDKEmbeddingFrontDoor(spec))
         table[("GET", f"{prefix}/config")] = config(spec)
 
