@@ -69,7 +69,7 @@ def _provider(slug: str, raw: dict[str, Any], env: Mapping[str, str]) -> Provide
 
 def _enabled_by_env(known: KnownProvider, env: Mapping[str, str]) -> bool:
     if known.requires:
-        return all(env.get(name) for name in known.requires)
+        return any(all(env.get(name) for name in group) for group in known.requires)
     return any(env.get(name) for name in known.key_env)
 
 

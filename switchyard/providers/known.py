@@ -15,8 +15,9 @@ class KnownProvider(msgspec.Struct, frozen=True):
     base_url_env: str | None = None
     # Protocol options read from the environment: option name -> variables, first set wins.
     options_env: dict[str, tuple[str, ...]] = {}
-    # Variables that must all be set to enable the provider with no config file (default: a key).
-    requires: tuple[str, ...] = ()
+    # Enables the provider with no config file when every variable of any one group is set
+    # (default: any key variable).
+    requires: tuple[tuple[str, ...], ...] = ()
 
 
 def _compat(base_url: str, slug: str) -> KnownProvider:
@@ -35,15 +36,15 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
         options_env={"project": ("VERTEX_PROJECT", "GOOGLE_CLOUD_PROJECT"),
                      "location": ("VERTEX_LOCATION", "GOOGLE_CLOUD_LOCATION"),
                      "credentials_file": ("GOOGLE_APPLICATION_CREDENTIALS",)},
-        requires=("GOOGLE_APPLICATION_CREDENTIALS",)),
+        requires=(("GOOGLE_APPLICATION_CREDENTIALS",),)),
     "bedrock": KnownProvider(
-        "bedrock", "", (), "BEDROCK_BASE_URL",
+        "bedrock", "", ("AWS_BEARER_TOKEN_BEDROCK",), "BEDROCK_BASE_URL",
         options_env={"access_key_id": ("AWS_ACCESS_KEY_ID",), "secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
                      "session_token": ("AWS_SESSION_TOKEN",), "region": ("AWS_REGION", "AWS_DEFAULT_REGION")},
-        requires=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")),
+        requires=(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), ("AWS_BEARER_TOKEN_BEDROCK",))),
     "azure": KnownProvider("azure-openai", "", ("AZURE_OPENAI_API_KEY",), "AZURE_OPENAI_ENDPOINT",
                            options_env={"api_version": ("AZURE_OPENAI_API_VERSION", "OPENAI_API_VERSION")},
-                           requires=("AZURE_OPENAI_ENDPOINT",)),
+                           requires=(("AZURE_OPENAI_ENDPOINT",),)),
     "mistral": _compat("https://api.mistral.ai/v1", "mistral"),
     "groq": _compat("https://api.groq.com/openai/v1", "groq"),
     "deepseek": _compat("https://api.deepseek.com/v1", "deepseek"),
