@@ -237,11 +237,11 @@ class AttemptRun:
             self._finished_ok()
             yield tail + encoder.finish()
         except (UpstreamError, *_TRANSPORT) as exc:
-            yield self._stream_failed(exc, rec.usage)
+            yield self._stream_failed(exc, rec.usage, encoder)
         finally:
             self._stream_closed(resp)
 
-    def _stream_failed(self, exc: BaseException, usage: Any) -> bytes:
+    def _stream_failed(self, exc: BaseException, usage: Any, encoder: Any = None) -> bytes:
         rec = self.rec
         err = exc if isinstance(exc, UpstreamError) else transport_error(self.cand.offering.provider, exc)
         rec.usage = usage
@@ -249,7 +249,9 @@ class AttemptRun:
         rec.status, rec.error, rec.ended = 502, err.message, time.monotonic()
         self.failed(err)
         self.attempt.success = False
-        return self.door.stream_error(err, rec)
+        # An encoder that numbers or nests its events (Responses, Anthropic) ends the stream itself.
+        fail = getattr(encoder, "fail", None)
+        return fail(err) if fail is not None else self.door.stream_error(err, rec)
 
     def _stream_closed(self, resp: aiohttp.ClientResponse) -> None:
         rec = self.rec

@@ -19,6 +19,10 @@ from switchyard.telemetry.record import GenerationRecord
 
 
 class StreamEncoder(Protocol):
+    """Per stream. May also define ``fail(err) -> bytes``: the bytes that end the stream after an
+    upstream failure, when they depend on the stream's own state (sequence numbers, open blocks);
+    otherwise the door's ``stream_error`` is used."""
+
     def encode(self, events: list[StreamEvent]) -> bytes: ...
 
     def finish(self) -> bytes: ...

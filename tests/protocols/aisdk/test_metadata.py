@@ -11,7 +11,8 @@ from switchyard.canonical import Usage
 from switchyard.catalog import load_catalog
 from switchyard.errors import RequestError
 from switchyard.protocols.aisdk import versions
-from switchyard.protocols.aisdk.metadata import config_json, credits_json, generation_json, report_json
+from switchyard.protocols.aisdk.metadata import config_json, credits_json, report_json
+from switchyard.telemetry.generation_json import generation_json
 from switchyard.telemetry.store import RecentRecords
 from tests.gateway_harness import NO_DATA, model
 from tests.protocols.aisdk.helpers import captured, record
