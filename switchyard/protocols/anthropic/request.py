@@ -30,6 +30,10 @@ Block = dict[str, Any]
 _decode_json = msgspec.json.Decoder().decode
 
 
+# reasoning_effort -> thinking budget_tokens (Anthropic's minimum budget is 1024). "none" disables.
+THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576, "xhigh": 32768, "max": 32768}
+
+
 def build_body(request: ChatRequest, model_id: str, max_output: int | None = None,
                slug: str = "anthropic") -> bytes:
     """``max_output`` (the model's output limit) is the ``max_tokens`` default. Options are read
@@ -84,6 +88,14 @@ def build_body(request: ChatRequest, model_id: str, max_output: int | None = Non
             body["tool_choice"] = choice
     if request.stream:
         body["stream"] = True
+    budget = THINKING_BUDGETS.get(request.reasoning_effort or "")
+    if budget is not None:
+        # An OpenAI-style effort becomes extended thinking with a budget; max_tokens must exceed it,
+        # and Anthropic allows no temperature other than 1 (nor top_k) while thinking.
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        body["max_tokens"] = max(body["max_tokens"], budget + 1024)
+        body.pop("temperature", None)
+        body.pop("top_k", None)
     # seed, presence/frequency penalties have no Anthropic equivalent and are dropped.
     for key in {"anthropic": None, slug: None}:  # ordered and without a repeat
         extra = request.provider_options.get(key)

@@ -248,3 +248,19 @@ def test_options_under_the_provider_slug_apply_after_the_protocol_ones() -> None
 def test_temperature_is_clamped_to_anthropic_range() -> None:
     assert build(req(user("q"), temperature=1.7))["temperature"] == 1.0
     assert build(req(user("q"), temperature=0.0))["temperature"] == 0.0
+
+
+def test_reasoning_effort_becomes_a_thinking_budget() -> None:
+    import msgspec as _m
+
+    from switchyard.canonical import ChatRequest as _CR, Message as _M, TextPart as _T
+    from switchyard.protocols.anthropic.request import build_body as _build
+
+    req = _CR(model="m", messages=[_M("user", [_T("think")])], reasoning_effort="medium", temperature=0.5,
+              max_tokens=1000)
+    body = _m.json.decode(_build(req, "claude-x", 64000))
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 8192}
+    assert body["max_tokens"] == 8192 + 1024 and "temperature" not in body
+    explicit = _CR(model="m", messages=[_M("user", [_T("x")])], reasoning_effort="high",
+                   provider_options={"anthropic": {"thinking": {"type": "disabled"}}})
+    assert _m.json.decode(_build(explicit, "claude-x", 64000))["thinking"] == {"type": "disabled"}
