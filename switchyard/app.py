@@ -18,6 +18,11 @@ from typing import Any
 
 import msgspec
 
+from switchyard.accounts.admin_api import AdminAPI
+from switchyard.accounts.auth import byok_from_gateway_options, with_byok
+from switchyard.accounts.policy import check_model
+from switchyard.accounts.principal import Principal
+from switchyard.accounts.service import Accounts
 from switchyard.catalog import Catalog, CatalogModel, load_catalog
 from switchyard.config.model import Config
 from switchyard.errors import ErrorCategory, GatewayError, RequestError
@@ -40,6 +45,7 @@ from switchyard.upstream.client import UpstreamClient
 log = logging.getLogger("switchyard")
 
 Handler = Callable[[Request], Awaitable[Response | StreamResponse]]
+_API_PREFIXES = ("/v1/", "/v3/", "/v4/")
 
 # Front-door packages that add endpoints. Each has a ``routes(app) -> {(method, path): handler}``;
 # a package that is not installed is skipped.
@@ -127,6 +133,9 @@ class App:
             ("GET", "/admin/health"): self.provider_health,
             ("GET", "/metrics"): self.metrics_endpoint,
         }
+        self.accounts = Accounts(config.accounts)
+        self.admin_api = AdminAPI(self.accounts)
+        self._routes.update(self.admin_api.routes())
         # Errors raised before a front door parsed anything (413, malformed HTTP, unknown path) are
         # rendered by the door that owns the path prefix; OpenAI's shape by default.
         self._error_doors: list[tuple[str, FrontDoor]] = []
@@ -137,6 +146,7 @@ class App:
 
     async def start(self) -> None:
         """Background work: event-loop lag sampling, active probes, health sharing through Redis."""
+        await self.accounts.start()
         self.metrics.start()
         self.prober.start()
         if self.config.redis.url:
@@ -149,6 +159,7 @@ class App:
 
     async def close(self) -> None:
         await self.prober.stop()
+        await self.accounts.close()
         if self.shared_health is not None:
             await self.shared_health.stop()
         if self.redis is not None:
@@ -163,11 +174,22 @@ class App:
     # ---- dispatch ----
 
     async def handle(self, request: Request) -> Response | StreamResponse:
+        if request.path.startswith(_API_PREFIXES):
+            # Every API endpoint, not only generations, answers to authenticated callers only
+            # (when authentication is required); the principal rides on the request.
+            try:
+                request.state = await self.accounts.authenticator.authenticate(request.headers)
+            except GatewayError as err:
+                return self._error(err, request)
         handler = self._routes.get((request.method, request.path))
         if handler is not None:
             return await handler(request)
         if request.method == "GET" and request.path.startswith("/v1/models/"):
             return self.get_model(request)
+        if request.path.startswith("/admin/"):
+            answer = await self.admin_api.handle(request)
+            if answer is not None:
+                return answer
         if any(path == request.path for _, path in self._routes):
             return self._error(RequestError(f"Method {request.method} is not allowed on {request.path}.",
                                             status=405), request)
@@ -198,14 +220,23 @@ class App:
         return Response(outcome.status, outcome.body, outcome.headers, outcome.content_type)
 
     async def serve(self, door: FrontDoor, request: Request) -> Response | StreamResponse:
-        """Parse with ``door``, run through the executor, answer in the door's format."""
+        """Authenticate, parse with ``door``, check the caller may use the models, run through the
+        executor, answer in the door's format."""
         try:
+            principal = request.state if isinstance(request.state, Principal) \
+                else await self.accounts.authenticator.authenticate(request.headers)
             inbound = door.parse(request.body, request.headers)
+            check_model(principal, inbound.route.model)
+            for fallback in inbound.route.fallbacks:
+                check_model(principal, fallback)
+            byok = byok_from_gateway_options(inbound.raw.get("providerOptions") or inbound.raw.get("provider_options"))
+            if byok:
+                principal = with_byok(principal, byok)
         except GatewayError as err:
             return Response(door.error_status(err), door.render_error(err, None))
         self.in_flight += 1  # until the executor submits the record (a stream: when it ends)
         try:
-            outcome = await self.executor.run(door, inbound)
+            outcome = await self.executor.run(door, inbound, principal=principal)
         except BaseException:
             self.in_flight -= 1 if self.in_flight > 0 else 0
             raise
@@ -243,7 +274,12 @@ class App:
         return Response(200, self.metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def provider_health(self, request: Request) -> Response:
-        """Every provider-model this instance has used: statistics, score and circuit state."""
+        """Every provider-model this instance has used: statistics, score and circuit state (admin)."""
+        try:
+            if self.accounts.authenticator.required:
+                await self.accounts.authenticator.authenticate_admin(request.headers)
+        except GatewayError as err:
+            return self._error(err, request)
         remote = {f"{p}/{m}": {"score": v[0], "ttft_s": v[1], "tokens_per_s": v[2]}
                   for (p, m), v in self.health.remote.items()}
         return Response(200, msgspec.json.encode({"instance": self.instance_id, "providers": self.health.snapshot(),

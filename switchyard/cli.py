@@ -1,4 +1,4 @@
-"""Command line: ``switchyard serve``, ``switchyard models``, ``switchyard check``."""
+"""Command line: ``switchyard serve``, ``switchyard models``, ``switchyard check``, ``switchyard keys``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from switchyard.catalog import load_catalog
 from switchyard.catalog.catalog import CatalogError
 from switchyard.config.load import ConfigError, load_config
+from switchyard.providers.registry import build_adapters
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--config")
     c = sub.add_parser("check", help="validate a config file and the catalog, then exit")
     c.add_argument("--config")
+    from switchyard.accounts.cli import add_parser as add_keys_parser
+
+    add_keys_parser(sub)
     return p
 
 
@@ -31,10 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, getattr(args, "log_level", "info").upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "keys":
+        from switchyard.accounts.cli import run as run_keys
+
+        return run_keys(args)
     try:
         config = load_config(args.config)
         catalog = load_catalog(config.models, enabled=config.providers.keys())
-    except (ConfigError, CatalogError) as e:
+        if args.command == "check":
+            build_adapters(config.providers)  # credentials files, protocols, options: fail here, not at serve
+    except (ConfigError, CatalogError, ValueError) as e:
         print(f"switchyard: {e}", file=sys.stderr)
         return 2
     if args.command == "models":

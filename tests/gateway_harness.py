@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,13 @@ class RunningGateway:
 @contextlib.asynccontextmanager
 async def gateway(providers: dict[str, dict[str, Any]], models: dict[str, dict[str, Any]],
                   routing: dict[str, Any] | None = None, server: dict[str, Any] | None = None,
-                  health: dict[str, Any] | None = None,
+                  health: dict[str, Any] | None = None, accounts: dict[str, Any] | None = None,
                   shipped_catalog: bool = False) -> AsyncIterator[RunningGateway]:
+    # Each gateway gets its own key store, so tests never share (or leave) accounts.
+    store = tempfile.mkdtemp(prefix="switchyard-test-")
+    accounts = {"database": f"sqlite:///{store}/accounts.sqlite3", **(accounts or {})}
     config = msgspec.convert({
+        "accounts": accounts,
         "providers": {slug: {"slug": slug, **p} for slug, p in providers.items()},
         "models": models, "routing": routing or {}, "server": server or {}, "health": health or {},
     }, Config)
@@ -54,6 +60,7 @@ async def gateway(providers: dict[str, dict[str, Any]], models: dict[str, dict[s
             await closer()
         await http.close(grace=2.0)
         await app.close()
+        shutil.rmtree(store, ignore_errors=True)
 
 
 def model(providers: dict[str, str], *, context_window: int = 100_000, max_output: int = 4096,

@@ -28,6 +28,9 @@ class Principal(msgspec.Struct, frozen=True):
     is_admin: bool = False
     # Bring-your-own provider keys for this request only: provider slug -> key. Never stored or logged.
     byok: dict[str, str] = msgspec.field(default_factory=dict)
+    # Ids of the non-admin keys this key was created under, outermost first. Its scope is already
+    # held within theirs; quotas may also charge its usage to them (N sub-keys, one creator budget).
+    ancestors: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # byok keys must never reach a log line
         return f"Principal(key_id={self.key_id!r}, project={self.project!r})"

@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 
+from switchyard.accounts.config import AccountsConfig
+
 
 class Timeouts(msgspec.Struct, frozen=True):
     """Seconds. ``first_byte`` runs from sending the request to the first byte of the body (the
@@ -98,6 +100,7 @@ class TracingConfig(msgspec.Struct, frozen=True):
 
 
 class Config(msgspec.Struct, frozen=True):
+    accounts: AccountsConfig = AccountsConfig()
     server: ServerConfig = ServerConfig()
     health: HealthSettings = HealthSettings()
     redis: RedisConfig = RedisConfig()

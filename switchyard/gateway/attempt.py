@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from switchyard.canonical import Finish, ReasoningDelta, ResponseInfo, TextDelta, ToolCallStart, UsageReport
+from switchyard.canonical import Finish, ReasoningDelta, ResponseInfo, TextDelta, ToolCallStart, Usage, UsageReport
 from switchyard.errors import GatewayError, UpstreamError
 from switchyard.gateway.frontdoor import FrontDoor
 from switchyard.gateway.inbound import Inbound
@@ -46,7 +46,7 @@ class AttemptRun:
         self.inbound = inbound
         self.cand = cand
         self.adapter = adapter
-        self.passthrough = door.protocol == adapter.protocol
+        self.passthrough = door.protocol == (adapter.passthrough_protocol or adapter.protocol)
         self.rec = rec
         self.attempt = Attempt(cand.offering.provider, cand.model.id, cand.offering.model_id, now_ms())
         self.t0 = time.monotonic()
@@ -123,6 +123,9 @@ class AttemptRun:
         elif inbound.kind == "embedding":
             result = adapter.parse_embed(body)
             usage, finish = result.usage, None
+            if usage is None:  # some providers (Gemini) report no tokens for embeddings: ~4 chars a token
+                chars = sum(len(text) for text in inbound.canonical().inputs)
+                usage = result.usage = Usage(input_tokens=max(1, -(-chars // 4)))
         else:
             result = adapter.parse_chat(body)
             usage, finish = result.usage, result.finish_reason

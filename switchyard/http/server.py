@@ -41,7 +41,7 @@ _LINGER = 2.0             # seconds we keep draining input after an error respon
 
 
 class Request:
-    __slots__ = ("method", "path", "query", "headers", "body", "client",
+    __slots__ = ("method", "path", "query", "headers", "body", "client", "state",
                  "_params", "_keep_alive", "_http11")
 
     def __init__(self, method: str, path: str, query: str, headers: dict[str, str],
@@ -53,6 +53,7 @@ class Request:
         self.headers = headers
         self.body = body
         self.client = client
+        self.state: object = None  # for the application (the authenticated caller, say)
         self._params: dict[str, str] | None = None
         self._keep_alive = keep_alive
         self._http11 = http11

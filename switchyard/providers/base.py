@@ -47,6 +47,9 @@ class StreamDecoder(ABC):
 
 class ProviderAdapter(ABC):
     protocol: ClassVar[str]
+    # The caller-side protocol whose bodies this adapter relays as they are (the pass-through path);
+    # None: the same as ``protocol``. Azure OpenAI, say, speaks its own URLs and auth but OpenAI bodies.
+    passthrough_protocol: ClassVar[str | None] = None
     # Adapters whose credentials expire (OAuth tokens) define ``async def prepare(self) -> None``,
     # awaited before each attempt; it refreshes what it must and raises UpstreamError if it cannot.
     prepare: ClassVar[Callable[..., Awaitable[None]] | None] = None

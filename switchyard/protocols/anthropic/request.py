@@ -199,8 +199,9 @@ def _tool_result(p: ToolResultPart) -> Block:
 def _reasoning(p: ReasoningPart) -> Block | None:
     if p.redacted is not None:
         return {"type": "redacted_thinking", "data": p.redacted}
-    if p.signature is None:
-        # Thinking from another provider has no signature and Anthropic rejects unsigned blocks.
+    if p.signature is None or "|" in p.signature:
+        # Thinking from another provider has no signature, or one tagged "<slug>/<model>|..." by the
+        # Gemini adapter (Anthropic's own are base64); Anthropic rejects both.
         return None
     return {"type": "thinking", "thinking": p.text, "signature": p.signature}
 

@@ -52,9 +52,19 @@ def _special_in(block: bytes) -> bool:
     return _first_special(block) >= 0
 
 
+def _without_leading_comments(block: bytes) -> bytes:
+    while block:
+        end = block.find(b"\n\n")
+        event = block[:end] if end >= 0 else block
+        if any(line and not line.startswith(b":") for line in event.split(b"\n")):
+            return block
+        block = block[end + 2:] if end >= 0 else b""
+    return block
+
+
 class OpenAIPassthroughStream:
     __slots__ = ("_slug", "_wants_usage", "_buf", "_held", "_usage_chunk", "_rest", "usage", "finish_reason",
-                 "done", "model", "_usage_paths", "_error_paths", "_markers")
+                 "done", "model", "_usage_paths", "_error_paths", "_markers", "_started")
 
     def __init__(self, slug: str, wants_usage: bool, quirks: Quirks | None = None) -> None:
         """``quirks`` (default: the entry named after ``slug``) says where else chunks carry usage and
@@ -73,6 +83,7 @@ class OpenAIPassthroughStream:
         self.finish_reason: str | None = None
         self.done = False
         self.model: str | None = None
+        self._started = False  # whether any data event has been forwarded
 
     def feed(self, data: bytes) -> bytes:
         buf = self._buf + data if self._buf else data
@@ -84,6 +95,13 @@ class OpenAIPassthroughStream:
             return b""
         self._buf = buf[end + 2:]
         block = buf[:end + 2]
+        if not self._started:
+            # Keep-alive comments before any data (": OPENROUTER PROCESSING") are not forwarded:
+            # the first byte to the caller ends failover, and a comment is no answer yet.
+            block = _without_leading_comments(block)
+            if not block:
+                return b""
+            self._started = True
         if self.model is None:
             self._sniff_model(block)
         if self._markers and self._marked(block):

@@ -16,6 +16,8 @@ from switchyard.canonical import (
     ToolCallPart,
     ToolResultPart,
 )
+from switchyard.protocols.openai_chat import quirks as _quirks
+from switchyard.protocols.openai_chat.quirks import Quirks
 from switchyard.protocols.openai_chat.request_in import GATEWAY_KEYS
 
 
@@ -113,13 +115,19 @@ def build_body(req: ChatRequest, model_id: str, slug: str) -> dict[str, Any]:
     return body
 
 
-def encode_canonical(req: ChatRequest, model_id: str, slug: str) -> bytes:
-    return msgspec.json.encode(build_body(req, model_id, slug))
+def encode_canonical(req: ChatRequest, model_id: str, slug: str, quirks: Quirks | None = None) -> bytes:
+    """``quirks`` defaults to the entry named after ``slug``."""
+    body = build_body(req, model_id, slug)
+    q = quirks if quirks is not None else _quirks.named(slug)
+    if q.active:
+        body = _quirks.apply(body, model_id, q, slug)
+    return msgspec.json.encode(body)
 
 
-def encode_passthrough(raw: dict[str, Any], model_id: str, slug: str) -> bytes:
+def encode_passthrough(raw: dict[str, Any], model_id: str, slug: str, quirks: Quirks | None = None) -> bytes:
     """The caller's body, re-addressed: provider model id, gateway keys removed, this provider's
-    ``providerOptions`` merged in, and usage requested on streams so that we can account for them."""
+    ``providerOptions`` merged in, usage requested on streams so that we can account for them, and
+    the server's quirks applied (``quirks`` defaults to the entry named after ``slug``)."""
     body = {k: v for k, v in raw.items() if k not in GATEWAY_KEYS}
     body["model"] = model_id
     if body.get("stream"):
@@ -128,4 +136,7 @@ def encode_passthrough(raw: dict[str, Any], model_id: str, slug: str) -> bytes:
     opts = raw.get("providerOptions") or raw.get("provider_options")
     if isinstance(opts, dict) and isinstance(opts.get(slug), dict):
         body.update(opts[slug])
+    q = quirks if quirks is not None else _quirks.named(slug)
+    if q.active:
+        body = _quirks.apply(body, model_id, q, slug)
     return msgspec.json.encode(body)

@@ -17,7 +17,9 @@ from switchyard.canonical import (
     UsageReport,
 )
 from switchyard.errors import ErrorCategory, UpstreamError
+from switchyard.protocols.openai_chat import quirks as _quirks
 from switchyard.protocols.openai_chat.errors import classify
+from switchyard.protocols.openai_chat.quirks import Quirks
 from switchyard.protocols.openai_chat.response import FINISH_IN, usage_in
 from switchyard.providers.base import StreamDecoder
 from switchyard.providers.sse import SSEDecoder
@@ -37,9 +39,14 @@ def stream_error(slug: str, err: Any) -> UpstreamError:
 
 
 class OpenAIStreamDecoder(StreamDecoder):
-    __slots__ = ("_sse", "_slug", "_info_sent", "_done", "_finished", "_tool_ids")
+    __slots__ = ("_sse", "_slug", "_info_sent", "_done", "_finished", "_tool_ids", "_usage_paths", "_error_paths")
 
-    def __init__(self, slug: str) -> None:
+    def __init__(self, slug: str, quirks: Quirks | None = None) -> None:
+        """``quirks`` (default: the entry named after ``slug``) says where else chunks carry usage and
+        errors."""
+        q = quirks if quirks is not None else _quirks.named(slug)
+        self._usage_paths = q.usage_paths
+        self._error_paths = q.error_paths
         self._sse = SSEDecoder()
         self._slug = slug
         self._info_sent = False
@@ -74,7 +81,12 @@ class OpenAIStreamDecoder(StreamDecoder):
             return
         if "error" in chunk and chunk["error"]:
             raise stream_error(self._slug, chunk["error"])
-        if not self._info_sent:
+        if self._error_paths:
+            err = _quirks.dig(chunk, self._error_paths)
+            if err:
+                raise stream_error(self._slug, err)
+        # Azure's first chunk (prompt_filter_results) has an empty id and model: wait for a real one.
+        if not self._info_sent and (chunk.get("id") or chunk.get("model")):
             self._info_sent = True
             out.append(ResponseInfo(chunk.get("id"), chunk.get("model")))
         for choice in chunk.get("choices") or ():
@@ -97,7 +109,9 @@ class OpenAIStreamDecoder(StreamDecoder):
             if raw:
                 self._finished = True
                 out.append(Finish(FINISH_IN.get(raw, "other"), raw))
-        usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
+        usage = chunk.get("usage")
+        if not usage and self._usage_paths:
+            usage = _quirks.dig(chunk, self._usage_paths)
         if usage:
             parsed = usage_in(usage)
             if parsed is not None:

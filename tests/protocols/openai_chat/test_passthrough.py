@@ -120,8 +120,10 @@ def test_deepseek_usage_on_the_finish_chunk_and_keepalives() -> None:
     usage = Usage(input_tokens=13, output_tokens=25, reasoning_tokens=21)
     for chunks in splits(raw):
         r, out = relay(chunks, wants_usage=False, slug="deepseek")
-        # comments are relayed like any other event; only the finish chunk (with usage) is held
-        assert out == b"".join(evs[:-2])
+        # the leading keep-alive is not relayed (it would end failover); later comments are;
+        # only the finish chunk (with usage) is held
+        assert evs[0] == b": keep-alive\n\n"
+        assert out == b"".join(evs[1:-2])
         assert r.usage == usage
         held = sse_json(r.finish(record()))[0]
         assert held["usage"]["prompt_cache_miss_tokens"] == 13
@@ -131,7 +133,7 @@ def test_deepseek_usage_on_the_finish_chunk_and_keepalives() -> None:
 def test_deepseek_with_usage_requested_gets_usage_on_the_last_chunk() -> None:
     raw = fixture("deepseek_reasoner.sse")
     r, out = relay([raw], wants_usage=True, slug="deepseek")
-    assert out == b"".join(events_of(raw)[:-1])
+    assert out == b"".join(events_of(raw)[1:-1])
     rec = record(cost=0.25)
     rec.usage = r.usage
     last = sse_json(r.finish(rec))[0]
@@ -270,3 +272,12 @@ def test_synthetic_final_chunks_when_provider_sent_neither() -> None:
     r.close()
     last = sse_json(r.finish(rec))[0]
     assert last["choices"] == [] and last["usage"] is None
+
+
+def test_leading_comments_alone_send_nothing_so_failover_stays_open() -> None:
+    r = OpenAIPassthroughStream("openrouter", wants_usage=False)
+    assert r.feed(b": OPENROUTER PROCESSING\n\n") == b""
+    assert r.feed(b": OPENROUTER PROCESSING\n\n: again\n\n") == b""
+    data = b'data: {"id":"x","model":"m","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
+    assert r.feed(b": late\n\n" + data) == data
+    assert r.feed(b": mid-stream\n\n") == b": mid-stream\n\n"
