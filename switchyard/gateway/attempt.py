@@ -95,11 +95,20 @@ class AttemptRun:
     def _call(self) -> Any:
         inbound, cand, adapter = self.inbound, self.cand, self.adapter
         if self.passthrough:
-            return adapter.passthrough_call(inbound.raw, cand.offering.model_id, inbound.stream,  # type: ignore[attr-defined]
+            call = adapter.passthrough_call(inbound.raw, cand.offering.model_id, inbound.stream,  # type: ignore[attr-defined]
                                             inbound.kind)
-        if inbound.kind == "embedding":
-            return adapter.build_embed(inbound.canonical(), cand.offering.model_id)
-        return adapter.build_chat(inbound.canonical(), cand.offering.model_id, cand.offering.max_output)
+        elif inbound.kind == "embedding":
+            call = adapter.build_embed(inbound.canonical(), cand.offering.model_id)
+        else:
+            call = adapter.build_chat(inbound.canonical(), cand.offering.model_id, cand.offering.max_output)
+        byok = getattr(self.rec.principal, "byok", None)
+        key = byok.get(cand.offering.provider) if byok else None
+        if key:  # the caller's own key for this provider, for this request only
+            own = adapter.with_key(call, key)
+            if own is not None:
+                call = own
+                self.attempt.credential = "byok"
+        return call
 
     # ---- non-streaming ----
 

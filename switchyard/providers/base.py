@@ -75,6 +75,19 @@ class ProviderAdapter(ABC):
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
         """Map a non-2xx answer to a categorised UpstreamError (retry_after from the headers)."""
 
+    # The header that carries a plain API key, for bring-your-own-key requests; None: this protocol
+    # signs or exchanges its credentials (Bedrock, Vertex) and BYOK falls back to system credentials.
+    byok_header: ClassVar[str | None] = None
+
+    def with_key(self, call: UpstreamCall, key: str) -> UpstreamCall | None:
+        """``call`` authenticated with the caller's own key instead of ours (None: not possible)."""
+        name = self.byok_header
+        if name is None:
+            return None
+        headers = {k: v for k, v in call.headers.items() if k not in ("authorization", "x-api-key", "api-key")}
+        headers[name] = f"Bearer {key}" if name == "authorization" else key
+        return UpstreamCall(call.url, headers, call.body, call.method)
+
     # Embeddings are optional: a protocol without them says so, and the router moves on.
     def build_embed(self, request: EmbedRequest, model_id: str) -> UpstreamCall:
         raise RequestError(f"{self.provider.slug} ({self.protocol}) does not serve embeddings.",

@@ -38,11 +38,12 @@ class Attempt(msgspec.Struct):
     status: int | None = None  # the provider's HTTP status, None when no answer arrived
     error: str | None = None
     category: str | None = None
+    credential: str = "system"  # "byok" when the caller's own provider key was used
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "provider": self.provider, "model": self.model, "providerApiModelId": self.provider_model_id,
-            "internalModelId": f"{self.provider}:{self.provider_model_id}", "credentialType": "system",
+            "internalModelId": f"{self.provider}:{self.provider_model_id}", "credentialType": self.credential,
             "success": self.success, "startTime": round(self.start_ms), "endTime": round(self.end_ms),
         }
         if self.status is not None:

@@ -432,3 +432,23 @@ async def test_generation_lookup(openai_fake):
             async with h.get(gw.url + "/v1/generation", params={"id": gen_id}) as resp:
                 info = (await resp.json())["data"]
     assert info["id"] == gen_id and info["provider_name"] == "openai" and info["native_tokens_prompt"] == 2
+
+
+async def test_byok_uses_the_callers_key_for_that_request_only(openai_fake, anthropic_fake):
+    models = {"acme/chat": model({"openai": "gpt", "anthropic": "claude"})}
+    async with gateway(providers(openai_fake, anthropic_fake), models,
+                       routing={"order": {"*": ["openai", "anthropic"]}}) as gw:
+        c = client(gw)
+        openai_fake.api_key = "sk-callers-own"  # only the caller's key works now
+        r = await c.chat.completions.create(
+            model="acme/chat", messages=[{"role": "user", "content": "x"}],
+            extra_body={"providerOptions": {"gateway": {"byok": {"openai": [{"apiKey": "sk-callers-own"}]}}}})
+        attempt = gateway_meta(r)["routing"]["attempts"][0]
+        assert attempt["provider"] == "openai" and attempt["credentialType"] == "byok" and attempt["success"]
+        assert openai_fake.last_request.headers["authorization"] == "Bearer sk-callers-own"
+        assert "byok" not in json.dumps(openai_fake.last_request.json)  # gateway options never go upstream
+        r2 = await c.chat.completions.create(model="acme/chat", messages=[{"role": "user", "content": "x"}])
+        routing = gateway_meta(r2)["routing"]  # without BYOK our key is used (and fails here): anthropic
+        assert [a["credentialType"] for a in routing["attempts"]] == ["system", "system"]
+        assert routing["resolvedProvider"] == "anthropic"
+        assert "sk-callers-own" not in json.dumps(gateway_meta(r2))

@@ -38,6 +38,7 @@ COUNT_TOKENS_KEYS = frozenset({"model", "messages", "system", "tools", "tool_cho
 
 class AnthropicAdapter(ProviderAdapter):
     protocol = "anthropic-messages"
+    byok_header = "x-api-key"
 
     def __init__(self, provider: ProviderConfig) -> None:
         super().__init__(provider)

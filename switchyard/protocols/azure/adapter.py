@@ -40,6 +40,7 @@ _STREAM_OPTIONS_SINCE = "2024-09-01"
 
 class AzureOpenAIAdapter(OpenAIChatAdapter):
     protocol = "azure-openai"
+    byok_header = "api-key"
     default_quirks = "azure"
 
     def __init__(self, provider: ProviderConfig) -> None:

@@ -32,6 +32,7 @@ def model_path(model_id: str) -> str:
 
 class GeminiAdapter(ProviderAdapter):
     protocol = "gemini"
+    byok_header = "x-goog-api-key"
 
     def __init__(self, provider: ProviderConfig) -> None:
         super().__init__(provider)

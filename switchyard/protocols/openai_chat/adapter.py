@@ -20,6 +20,7 @@ from switchyard.providers.base import ProviderAdapter, StreamDecoder, UpstreamCa
 
 class OpenAIChatAdapter(ProviderAdapter):
     protocol = "openai-chat"
+    byok_header = "authorization"
     # The caller-side protocol whose bodies this adapter can relay as they are (the pass-through path).
     passthrough_protocol: ClassVar[str | None] = "openai-chat"
     default_quirks: ClassVar[str | None] = None  # the quirks entry used when options.quirks is absent
