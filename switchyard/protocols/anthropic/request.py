@@ -22,12 +22,12 @@ from switchyard.canonical import (
     ToolChoice,
     ToolResultPart,
 )
+from switchyard.protocols._shared import arguments_object, sniff_media_type
 from switchyard.errors import RequestError
 
 DEFAULT_MAX_TOKENS = 4096
 Block = dict[str, Any]
 
-_decode_json = msgspec.json.Decoder().decode
 
 
 # reasoning_effort -> thinking budget_tokens (Anthropic's minimum budget is 1024). "none" disables.
@@ -124,7 +124,7 @@ def _blocks(msg: Message) -> list[Block]:
         elif type(p) is ImagePart:
             out.append(_image(p))
         elif type(p) is ToolCallPart:
-            out.append({"type": "tool_use", "id": p.id, "name": p.name, "input": _arguments(p.arguments)})
+            out.append({"type": "tool_use", "id": p.id, "name": p.name, "input": arguments_object(p.arguments)})
         elif type(p) is ToolResultPart:
             out.append(_tool_result(p))
         elif type(p) is ReasoningPart:
@@ -142,7 +142,7 @@ def _text(p: TextPart) -> Block:
 
 def _image(p: ImagePart) -> Block:
     if p.data is not None:
-        return _base64_image(p.media_type or _sniff(p.data), p.data)
+        return _base64_image(p.media_type or sniff_media_type(p.data), p.data)
     url = p.url or ""
     if url.startswith("data:"):
         # data:[<media type>][;base64],<data>; Anthropic only takes base64 inline.
@@ -150,7 +150,7 @@ def _image(p: ImagePart) -> Block:
         params = head.split(";")
         if not sep or "base64" not in params[1:]:
             raise RequestError("anthropic: image data URLs must be base64", param="image_url")
-        return _base64_image(params[0] or _sniff(data), data)
+        return _base64_image(params[0] or sniff_media_type(data), data)
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
@@ -158,27 +158,10 @@ def _base64_image(media_type: str, data: str) -> Block:
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
-# Base64 prefixes of the magic numbers of the four formats Anthropic accepts.
-_MAGIC = (("iVBORw0KGgo", "image/png"), ("/9j/", "image/jpeg"), ("R0lGOD", "image/gif"),
-          ("UklGR", "image/webp"))
 
 
-def _sniff(data: str) -> str:
-    for prefix, media_type in _MAGIC:
-        if data.startswith(prefix):
-            return media_type
-    return "image/png"
 
 
-def _arguments(text: str) -> dict[str, Any]:
-    # The model's arguments are JSON text canonically; Anthropic wants the object back.
-    if not text:
-        return {}
-    try:
-        value = _decode_json(text)
-    except msgspec.DecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _tool_result(p: ToolResultPart) -> Block:

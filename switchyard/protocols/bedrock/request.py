@@ -34,6 +34,7 @@ from switchyard.canonical import (
     ToolCallPart,
     ToolResultPart,
 )
+from switchyard.protocols._shared import arguments_object
 from switchyard.errors import ErrorCategory, RequestError
 from switchyard.protocols.bedrock.tools import tool_config
 
@@ -47,7 +48,6 @@ _FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "imag
             "image/webp": "webp"}
 _MAGIC = (("iVBORw0KGgo", "png"), ("/9j/", "jpeg"), ("R0lGOD", "gif"), ("UklGR", "webp"))
 
-_decode_json = msgspec.json.Decoder().decode
 _encode_json = msgspec.json.encode
 
 
@@ -138,7 +138,7 @@ def _blocks(msg: Message, i: int, with_tools: bool) -> list[Block]:
             out.append(_image(p, f"messages[{i}].content"))
         elif type(p) is ToolCallPart:
             if with_tools:
-                out.append({"toolUse": {"toolUseId": p.id, "name": p.name, "input": _arguments(p.arguments)}})
+                out.append({"toolUse": {"toolUseId": p.id, "name": p.name, "input": arguments_object(p.arguments)}})
             else:
                 out.append({"text": f"[called tool {p.name} with arguments {p.arguments or '{}'}]"})
         elif type(p) is ToolResultPart:
@@ -188,14 +188,6 @@ def _format(media_type: str | None, hint: str, param: str) -> str:
     return "png"
 
 
-def _arguments(text: str) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = _decode_json(text)
-    except msgspec.DecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _tool_result(p: ToolResultPart, i: int, with_tools: bool) -> list[Block]:

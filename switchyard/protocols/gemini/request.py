@@ -31,6 +31,7 @@ from switchyard.canonical import (
     ToolCallPart,
     ToolResultPart,
 )
+from switchyard.protocols._shared import arguments_object, sniff_media_type
 from switchyard.errors import RequestError
 from switchyard.protocols.gemini.tools import (
     function_declarations,
@@ -50,7 +51,6 @@ GENERATION_CONFIG_KEYS = frozenset({
 })
 _BUDGETS = {"none": 0, "minimal": 0, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768}
 
-_decode_json = msgspec.json.Decoder().decode
 
 
 def signature_tag(slug: str, model_id: str) -> str:
@@ -132,7 +132,7 @@ def _model_parts(msg: Message, names: dict[str, str], tag: str, bypass: bool) ->
             part: Part = {"text": p.text}
         elif isinstance(p, ToolCallPart):
             names[p.id] = p.name
-            part = {"functionCall": {"name": p.name, "args": _arguments(p.arguments)}}
+            part = {"functionCall": {"name": p.name, "args": arguments_object(p.arguments)}}
             if first_call:
                 first_call = False
                 if signature is None and bypass:
@@ -171,14 +171,14 @@ def _user_parts(msg: Message, names: dict[str, str], i: int) -> list[Part]:
 
 def _image(p: ImagePart) -> Part:
     if p.data is not None:
-        return {"inlineData": {"mimeType": p.media_type or _sniff(p.data), "data": p.data}}
+        return {"inlineData": {"mimeType": p.media_type or sniff_media_type(p.data), "data": p.data}}
     url = p.url or ""
     if url.startswith("data:"):
         head, sep, data = url[5:].partition(",")
         params = head.split(";")
         if not sep or "base64" not in params[1:]:
             raise RequestError("gemini: image data URLs must be base64", param="image_url")
-        return {"inlineData": {"mimeType": params[0] or _sniff(data), "data": data}}
+        return {"inlineData": {"mimeType": params[0] or sniff_media_type(data), "data": data}}
     file_data: dict[str, str] = {"fileUri": url}
     mime = p.media_type or mimetypes.guess_type(url.split("?", 1)[0])[0]
     if mime:
@@ -186,25 +186,8 @@ def _image(p: ImagePart) -> Part:
     return {"fileData": file_data}
 
 
-_MAGIC = (("iVBORw0KGgo", "image/png"), ("/9j/", "image/jpeg"), ("R0lGOD", "image/gif"),
-          ("UklGR", "image/webp"), ("JVBERi0", "application/pdf"))
 
 
-def _sniff(data: str) -> str:
-    for prefix, media_type in _MAGIC:
-        if data.startswith(prefix):
-            return media_type
-    return "image/png"
-
-
-def _arguments(text: str) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = _decode_json(text)
-    except msgspec.DecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _generation_config(request: ChatRequest, model_id: str) -> dict[str, Any]:
