@@ -12,8 +12,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
-
 from switchyard.canonical import Finish, ReasoningDelta, ResponseInfo, TextDelta, ToolCallStart, Usage, UsageReport
 from switchyard.errors import GatewayError, UpstreamError
 from switchyard.gateway.frontdoor import FrontDoor
@@ -25,9 +23,10 @@ from switchyard.routing.plan import Candidate
 from switchyard.telemetry.record import Attempt, GenerationRecord
 from switchyard.telemetry.store import RecordSink
 from switchyard.upstream.client import UpstreamClient, transport_error
+from switchyard.upstream.response import Response
 
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStart, Finish)
-_TRANSPORT = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+_TRANSPORT = (asyncio.TimeoutError, OSError)  # what the upstream client raises (its errors are OSErrors)
 
 
 def now_ms() -> float:
@@ -206,7 +205,7 @@ class AttemptRun:
             elif t is ResponseInfo and ev.model:
                 rec.provider_model_id = ev.model
 
-    async def _relay(self, resp: aiohttp.ClientResponse, chunks: AsyncIterator[bytes], relay: Any,
+    async def _relay(self, resp: Response, chunks: AsyncIterator[bytes], relay: Any,
                      first: bytes) -> AsyncIterator[bytes]:
         """Pass-through: the provider's bytes, with our metadata on the last chunk."""
         rec = self.rec
@@ -229,7 +228,7 @@ class AttemptRun:
         finally:
             self._stream_closed(resp)
 
-    async def _translate(self, resp: aiohttp.ClientResponse, chunks: AsyncIterator[bytes], decoder: Any,
+    async def _translate(self, resp: Response, chunks: AsyncIterator[bytes], decoder: Any,
                          encoder: Any, first: bytes) -> AsyncIterator[bytes]:
         rec = self.rec
         try:
@@ -265,7 +264,7 @@ class AttemptRun:
         fail = getattr(encoder, "fail", None)
         return fail(err) if fail is not None else self.door.stream_error(err, rec)
 
-    def _stream_closed(self, resp: aiohttp.ClientResponse) -> None:
+    def _stream_closed(self, resp: Response) -> None:
         rec = self.rec
         if rec.ended is None:  # the caller went away: closing the response cancels the upstream call
             rec.status, rec.error, rec.ended = 499, "client closed the connection", time.monotonic()

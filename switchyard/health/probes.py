@@ -15,9 +15,10 @@ import msgspec
 
 from switchyard.canonical import ChatRequest, Message, TextPart, UsageReport
 from switchyard.catalog import Catalog
-from switchyard.errors import ErrorCategory, GatewayError, UpstreamError
+from switchyard.errors import GatewayError
 from switchyard.health.registry import ProviderHealth
 from switchyard.providers.base import ProviderAdapter
+from switchyard.upstream.client import transport_error
 
 log = logging.getLogger("switchyard.health")
 
@@ -113,7 +114,7 @@ class Prober:
                             latency=time.monotonic() - t0, retry_after=err.retry_after)
             return
         except (OSError, asyncio.TimeoutError) as exc:
-            err = UpstreamError(ErrorCategory.CONNECT, f"{p.provider}: probe failed ({type(exc).__name__})")
+            err = transport_error(p.provider, exc)
             self.health.end(p.provider, offering.model_id, category=err.category.value,
                             latency=time.monotonic() - t0)
             return

@@ -31,6 +31,8 @@ class UpstreamCall(msgspec.Struct):
     headers: dict[str, str]
     body: bytes
     method: str = "POST"
+    # Carries a caller's own credentials (BYOK): the client must not keep any of it after sending.
+    private: bool = False
 
 
 class StreamDecoder(ABC):
@@ -86,7 +88,7 @@ class ProviderAdapter(ABC):
             return None
         headers = {k: v for k, v in call.headers.items() if k not in ("authorization", "x-api-key", "api-key")}
         headers[name] = f"Bearer {key}" if name == "authorization" else key
-        return UpstreamCall(call.url, headers, call.body, call.method)
+        return UpstreamCall(call.url, headers, call.body, call.method, private=True)
 
     # Embeddings are optional: a protocol without them says so, and the router moves on.
     def build_embed(self, request: EmbedRequest, model_id: str) -> UpstreamCall:
