@@ -84,6 +84,15 @@ class Metrics:
             Gauge("switchyard_upstream_connections", "Open connections to providers",
                   registry=r).set_function(upstream_connections)
         self._lag_task: asyncio.Task[None] | None = None
+        # Labelled children, cached: prometheus_client's labels() validates and locks on every call.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     # ---- RecordSink ----
 
@@ -95,29 +104,29 @@ class Metrics:
         base = (op, model, provider, key)
         error_type = "" if rec.status < 400 else (rec.attempts[-1].category if rec.attempts and
                                                   rec.attempts[-1].category else str(rec.status))
-        self.duration.labels(*base, error_type).observe(rec.latency_ms / 1000)
-        self.requests.labels(*base, str(rec.status)).inc()
+        self._child(self.duration, *base, error_type).observe(rec.latency_ms / 1000)
+        self._child(self.requests, *base, str(rec.status)).inc()
         ttft = rec.ttft_ms
         if rec.stream and ttft is not None and rec.provider:
-            self.ttft.labels(model, provider).observe(ttft / 1000)
+            self._child(self.ttft, model, provider).observe(ttft / 1000)
         u = rec.usage
         if u is not None:
-            self.token_usage.labels(*base, "input").observe(u.input_tokens)
+            self._child(self.token_usage, *base, "input").observe(u.input_tokens)
             if op == "chat":
-                self.token_usage.labels(*base, "output").observe(u.output_tokens)
+                self._child(self.token_usage, *base, "output").observe(u.output_tokens)
             for kind, n in (("input", u.input_tokens), ("output", u.output_tokens),
                             ("cached", u.cache_read_tokens), ("cache_write", u.cache_write_tokens),
                             ("reasoning", u.reasoning_tokens)):
                 if n:
-                    self.tokens.labels(*base, kind).inc(n)
+                    self._child(self.tokens, *base, kind).inc(n)
         if rec.cost:
-            self.cost.labels(*base).inc(rec.cost)
+            self._child(self.cost, *base).inc(rec.cost)
         for i, a in enumerate(rec.attempts):
-            self.attempts.labels(a.provider, a.model, "success" if a.success else (a.category or "error")).inc()
+            self._child(self.attempts, a.provider, a.model, "success" if a.success else (a.category or "error")).inc()
             if not a.success and i < len(rec.attempts) - 1 and a.category != "cancelled":
-                self.retries.labels(a.provider).inc()
+                self._child(self.retries, a.provider).inc()
         if rec.model and rec.model != rec.requested_model:
-            self.fallbacks.labels(rec.requested_model, rec.model).inc()
+            self._child(self.fallbacks, rec.requested_model, rec.model).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
