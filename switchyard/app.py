@@ -12,9 +12,9 @@ import logging
 import os
 import socket
 import time
-from urllib.parse import unquote
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote
 
 import msgspec
 
@@ -34,13 +34,17 @@ from switchyard.health.registry import HealthConfig, ProviderHealth
 from switchyard.health.shared import SharedHealth
 from switchyard.http import Request, Response, StreamResponse
 from switchyard.protocols.openai_chat import OpenAIChatFrontDoor
-from switchyard.protocols.openai_chat.frontdoor import OpenAIEmbeddingsFrontDoor
 from switchyard.protocols.openai_chat.errors import render_error
+from switchyard.protocols.openai_chat.frontdoor import OpenAIEmbeddingsFrontDoor
 from switchyard.providers.registry import build_adapters
+from switchyard.quotas.charges import candidate_pricing
+from switchyard.quotas.service import QuotaService
 from switchyard.telemetry.generation_json import generation_json
 from switchyard.telemetry.metrics import Metrics
 from switchyard.telemetry.store import RecentRecords, SinkChain
 from switchyard.upstream.client import UpstreamClient
+from switchyard.usage.routes import generation as usage_generation
+from switchyard.usage.writer import UsageWriter
 
 log = logging.getLogger("switchyard")
 
@@ -50,6 +54,7 @@ _API_PREFIXES = ("/v1/", "/v3/", "/v4/")
 # Front-door packages that add endpoints. Each has a ``routes(app) -> {(method, path): handler}``;
 # a package that is not installed is skipped.
 ROUTE_MODULES = (
+    "switchyard.usage.routes",
     "switchyard.protocols.anthropic.routes",
     "switchyard.protocols.aisdk.routes",
     "switchyard.protocols.openai_responses.routes",
@@ -133,6 +138,11 @@ class App:
             ("GET", "/admin/health"): self.provider_health,
             ("GET", "/metrics"): self.metrics_endpoint,
         }
+        self.quotas = QuotaService(config.quotas, redis_url=config.redis.url, region=config.redis.region,
+                                   instance_id=self.instance_id)
+        self.usage = UsageWriter(config.usage)
+        self.sinks.add(self.quotas)  # settles each request's reservation
+        self.sinks.add(self.usage)  # the durable generation record
         self.accounts = Accounts(config.accounts)
         self.admin_api = AdminAPI(self.accounts)
         self._routes.update(self.admin_api.routes())
@@ -147,6 +157,8 @@ class App:
     async def start(self) -> None:
         """Background work: event-loop lag sampling, active probes, health sharing through Redis."""
         await self.accounts.start()
+        await self.quotas.start()
+        await self.usage.start()
         self.metrics.start()
         self.prober.start()
         if self.config.redis.url:
@@ -160,6 +172,8 @@ class App:
     async def close(self) -> None:
         await self.prober.stop()
         await self.accounts.close()
+        await self.quotas.close()
+        await self.usage.close()
         if self.shared_health is not None:
             await self.shared_health.stop()
         if self.redis is not None:
@@ -232,15 +246,27 @@ class App:
             byok = byok_from_gateway_options(inbound.raw.get("providerOptions") or inbound.raw.get("provider_options"))
             if byok:
                 principal = with_byok(principal, byok)
+            route = inbound.route
+            pricings, max_output = candidate_pricing(self.catalog, route.model, route.fallbacks,
+                                                     self.config.routing.fallbacks)
+            # Rate limits and budget: answered from this instance's lease, no Redis round trip.
+            reservation = await self.quotas.admit(principal, route, pricings, max_output)
         except GatewayError as err:
-            return Response(door.error_status(err), door.render_error(err, None))
+            return Response(door.error_status(err), door.render_error(err, None), getattr(err, "headers", None))
         self.in_flight += 1  # until the executor submits the record (a stream: when it ends)
         try:
-            outcome = await self.executor.run(door, inbound, principal=principal)
+            outcome = await self.executor.run(door, inbound, principal=principal, reservation=reservation)
         except BaseException:
             self.in_flight -= 1 if self.in_flight > 0 else 0
+            reservation.release()
             raise
+        outcome.headers.extend(reservation.headers())
         return self._respond(outcome)
+
+    async def require_admin(self, request: Request) -> None:
+        """For admin-only endpoints outside the admin API (usage, provider health)."""
+        if self.accounts.authenticator.required:
+            await self.accounts.authenticator.authenticate_admin(request.headers)
 
     # ---- endpoints ----
 
@@ -276,8 +302,7 @@ class App:
     async def provider_health(self, request: Request) -> Response:
         """Every provider-model this instance has used: statistics, score and circuit state (admin)."""
         try:
-            if self.accounts.authenticator.required:
-                await self.accounts.authenticator.authenticate_admin(request.headers)
+            await self.require_admin(request)
         except GatewayError as err:
             return self._error(err, request)
         remote = {f"{p}/{m}": {"score": v[0], "ttft_s": v[1], "tokens_per_s": v[2]}
@@ -288,7 +313,7 @@ class App:
     async def generation(self, request: Request) -> Response:
         """``GET /v1/generation?id=gen_...`` in the AI Gateway's shape (what ``getGenerationInfo`` reads)."""
         gen_id = request.query_params().get("id", "")
-        rec = self.records.get(gen_id)
+        rec = self.records.get(gen_id) or await usage_generation(self.usage, gen_id)
         if rec is None:
             return self._error(RequestError(f"No generation with id '{gen_id}'.", param="id", status=404,
                                             category=ErrorCategory.NOT_FOUND, code="not_found"))

@@ -40,8 +40,9 @@ async def gateway(providers: dict[str, dict[str, Any]], models: dict[str, dict[s
     # Each gateway gets its own key store, so tests never share (or leave) accounts.
     store = tempfile.mkdtemp(prefix="switchyard-test-")
     accounts = {"database": f"sqlite:///{store}/accounts.sqlite3", **(accounts or {})}
+    usage = {"database": f"sqlite:///{store}/usage.sqlite3", "spill_path": f"{store}/spill.jsonl"}
     config = msgspec.convert({
-        "accounts": accounts,
+        "accounts": accounts, "usage": usage,
         "providers": {slug: {"slug": slug, **p} for slug, p in providers.items()},
         "models": models, "routing": routing or {}, "server": server or {}, "health": health or {},
     }, Config)

@@ -12,7 +12,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 
 from tests.fakes import running_in_thread, OpenAIFake
 
@@ -46,10 +45,12 @@ def _chat(port: int, model: str) -> tuple[dict, dict]:
         return json.loads(r.read()), dict(r.headers)
 
 
-def _serve(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+def _serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    """The gateway as a user starts it, in ``cwd`` (where its embedded databases go: ./data)."""
     full_env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
     full_env.update(env)
-    return subprocess.Popen([sys.executable, "-m", "switchyard", "serve", *args], env=full_env,
+    full_env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    return subprocess.Popen([sys.executable, "-m", "switchyard", "serve", *args], env=full_env, cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -64,10 +65,11 @@ def _stop(proc: subprocess.Popen) -> str:
     return err.decode()
 
 
-def test_serve_with_environment_only():
+def test_serve_with_environment_only(tmp_path: Path):
     with running_in_thread(OpenAIFake, api_key="sk-env-secret") as fake:
         port = _free_port()
-        proc = _serve(["--port", str(port)], {"OPENAI_API_KEY": "sk-env-secret", "OPENAI_BASE_URL": fake.base_url})
+        proc = _serve(["--port", str(port)], {"OPENAI_API_KEY": "sk-env-secret", "OPENAI_BASE_URL": fake.base_url},
+                      tmp_path)
         try:
             _wait_ready(port, proc)
             body, headers = _chat(port, "openai/gpt-4o-mini")  # from the shipped catalog
@@ -77,6 +79,7 @@ def test_serve_with_environment_only():
         finally:
             logs = _stop(proc)
     assert "sk-env-secret" not in logs  # keys never reach the logs
+    assert (tmp_path / "data" / "usage.sqlite3").exists()  # the embedded default keeps usage records
 
 
 def test_serve_with_config_file_and_workers(tmp_path: Path):
@@ -97,7 +100,8 @@ models:
       local: {{id: served-model}}
 """)
         port = _free_port()
-        proc = _serve(["--config", str(config), "--port", str(port), "--workers", "2"], {"LOCAL_KEY": "sk-file-secret"})
+        proc = _serve(["--config", str(config), "--port", str(port), "--workers", "2"], {"LOCAL_KEY": "sk-file-secret"},
+                      tmp_path)
         try:
             _wait_ready(port, proc)
             for _ in range(6):  # several connections: the kernel spreads them over both workers

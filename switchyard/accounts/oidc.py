@@ -21,7 +21,13 @@ import aiohttp
 import msgspec
 
 from switchyard.accounts.config import OIDCIssuerConfig
-from switchyard.accounts.jwk import JWK, JWKError, b64url_decode, load_jwk, verify_signature
+from switchyard.accounts.jwk import (
+    JWK,
+    JWKError,
+    b64url_decode,
+    load_jwk,
+    verify_signature,
+)
 from switchyard.accounts.principal import Limits, Principal
 from switchyard.errors import ErrorCategory, GatewayError
 

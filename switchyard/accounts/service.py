@@ -14,16 +14,29 @@ from collections.abc import Mapping
 
 import msgspec
 
+from switchyard.accounts.auth import Authenticator
+from switchyard.accounts.cache import clamp, smaller
 from switchyard.accounts.config import AccountsConfig
 from switchyard.accounts.crypto import SecretBox, byok_context
-from switchyard.accounts.auth import Authenticator
-from switchyard.accounts.keys import KeyRecord, ProjectRecord, generate_key, hash_key, new_key_id, parse_time
+from switchyard.accounts.inputs import KeyCreate, KeyPatch, LimitsIn, ProjectIn
+from switchyard.accounts.keys import (
+    KeyRecord,
+    ProjectRecord,
+    generate_key,
+    hash_key,
+    new_key_id,
+    parse_time,
+)
 from switchyard.accounts.oidc import OIDCVerifier
-from switchyard.accounts.cache import clamp, smaller
-from switchyard.accounts.policy import check_grant, denied, intersect_models, validate_limits, validate_models
+from switchyard.accounts.policy import (
+    check_grant,
+    denied,
+    intersect_models,
+    validate_limits,
+    validate_models,
+)
 from switchyard.accounts.principal import Limits, Principal
 from switchyard.accounts.store import Store, open_store
-from switchyard.accounts.inputs import KeyCreate, KeyPatch, LimitsIn, ProjectIn
 from switchyard.errors import ErrorCategory, GatewayError, RequestError
 
 log = logging.getLogger("switchyard.accounts")

@@ -11,8 +11,14 @@ import asyncpg
 
 from switchyard.accounts.config import redact_url
 from switchyard.accounts.keys import KeyRecord, ProjectRecord
-from switchyard.accounts.store import (SQL, key_from_row, key_row, key_update_args, project_from_row,
-                                       project_row)
+from switchyard.accounts.store import (
+    SQL,
+    key_from_row,
+    key_row,
+    key_update_args,
+    project_from_row,
+    project_row,
+)
 
 
 def _numbered(sql: str) -> str:

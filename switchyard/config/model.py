@@ -8,6 +8,8 @@ from typing import Any
 import msgspec
 
 from switchyard.accounts.config import AccountsConfig
+from switchyard.quotas.config import QuotaConfig
+from switchyard.usage.config import UsageConfig
 
 
 class Timeouts(msgspec.Struct, frozen=True):
@@ -104,6 +106,8 @@ class Config(msgspec.Struct, frozen=True):
     server: ServerConfig = ServerConfig()
     health: HealthSettings = HealthSettings()
     redis: RedisConfig = RedisConfig()
+    quotas: QuotaConfig = QuotaConfig()
+    usage: UsageConfig = UsageConfig()
     tracing: TracingConfig = TracingConfig()
     providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     # Catalog additions and overrides, same shape as the shipped catalog's entries.

@@ -12,7 +12,15 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from switchyard.canonical import Finish, ReasoningDelta, ResponseInfo, TextDelta, ToolCallStart, Usage, UsageReport
+from switchyard.canonical import (
+    Finish,
+    ReasoningDelta,
+    ResponseInfo,
+    TextDelta,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
 from switchyard.errors import GatewayError, UpstreamError
 from switchyard.gateway.frontdoor import FrontDoor
 from switchyard.gateway.inbound import Inbound

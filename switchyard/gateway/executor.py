@@ -14,7 +14,13 @@ from typing import Any
 
 from switchyard.catalog import Catalog
 from switchyard.config.model import RoutingConfig
-from switchyard.errors import AllAttemptsFailed, ErrorCategory, GatewayError, RequestError, UpstreamError
+from switchyard.errors import (
+    AllAttemptsFailed,
+    ErrorCategory,
+    GatewayError,
+    RequestError,
+    UpstreamError,
+)
 from switchyard.gateway.attempt import AttemptRun
 from switchyard.gateway.frontdoor import FrontDoor
 from switchyard.gateway.inbound import Inbound

@@ -18,7 +18,13 @@ from typing import ClassVar
 
 import msgspec
 
-from switchyard.canonical import ChatRequest, ChatResult, EmbedRequest, EmbedResult, StreamEvent
+from switchyard.canonical import (
+    ChatRequest,
+    ChatResult,
+    EmbedRequest,
+    EmbedResult,
+    StreamEvent,
+)
 from switchyard.config.model import ProviderConfig
 from switchyard.errors import ErrorCategory, RequestError, UpstreamError
 

@@ -32,13 +32,20 @@ class Tracer:
 
         provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
         if otlp_endpoint:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                OTLPSpanExporter,
+            )
 
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
         return cls(provider)
 
     def submit(self, rec: GenerationRecord) -> None:
-        from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+        from opentelemetry.trace import (
+            SpanKind,
+            Status,
+            StatusCode,
+            set_span_in_context,
+        )
 
         end_wall = time.time()
         start_ms = rec.created_at * 1000

@@ -119,7 +119,8 @@ async def test_captured_metadata_requests(openai_fake, anthropic_fake):
                 versions = {m["specification"]["specificationVersion"] for m in (await r.json())["models"]}
             assert versions == {literal}
         status, _, credits = await replay(s, gw.url, "GET /v1/credits spec=- stream=-")
-        assert status == 200 and credits["balance"] == "0" and float(credits["total_used"]) > 0
+        # Open mode: no key, so no budget to report against (the quota tests cover keyed credits).
+        assert status == 200 and credits == {"balance": "0", "total_used": "0"}
         status, _, body = await replay(s, gw.url, "GET /v1/generation spec=- stream=-")
         assert status == 404 and "error" in body
         today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()

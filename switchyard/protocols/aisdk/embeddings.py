@@ -17,7 +17,13 @@ import msgspec
 from switchyard.canonical import EmbedRequest, EmbedResult
 from switchyard.errors import RequestError
 from switchyard.protocols.aisdk import provider_options, versions
-from switchyard.protocols.aisdk.request_in import AISDKInbound, decode_body, gateway_options, route_request, str_list
+from switchyard.protocols.aisdk.request_in import (
+    AISDKInbound,
+    decode_body,
+    gateway_options,
+    route_request,
+    str_list,
+)
 from switchyard.telemetry.record import GenerationRecord
 
 MODEL_HEADER = "ai-model-id"

@@ -1,12 +1,10 @@
-"""The gateway's metadata answers: ``{baseURL}/config`` (``getAvailableModels``), and the origin-rooted
-``/v1/credits`` (``getCredits``), ``/v1/report`` (``getSpendReport``) and ``/v1/generation``
-(``getGenerationInfo``), in the shapes of ``@ai-sdk/gateway``'s zod schemas
-(``gateway-fetch-metadata.ts``, ``gateway-spend-report.ts``, ``gateway-generation-info.ts``).
+"""The gateway's metadata answers in the shapes of ``@ai-sdk/gateway``'s zod schemas:
+``{baseURL}/config`` (``getAvailableModels``, ``gateway-fetch-metadata.ts``) and the report row shape
+of ``getSpendReport`` (``gateway-spend-report.ts``).
 
-Switchyard has no accounts yet, so credits and reports are computed from the records this process
-still holds in memory (``app.records``, the most recent generations): ``total_used`` is their summed
-cost and ``balance`` is ``"0"`` (no prepaid balance exists; the field must be a decimal string). A
-report groups those records; users and tags are only reported once the records carry them.
+``/v1/credits`` and ``/v1/report`` are served from the quota service and the durable usage records
+(``switchyard.usage``); ``report_json`` here computes the same report over in-memory records, and is
+kept as the reference the SQL report is tested against.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
-
 
 from switchyard.catalog import Catalog, format_usd
 from switchyard.errors import RequestError
@@ -58,15 +55,6 @@ def _iso(dt: datetime.datetime) -> str:
 def _usd(amount: float | None) -> float:
     return float(format_usd(amount or 0.0))
 
-
-# ---- /v1/credits ----
-
-def credits_json(records: Any) -> bytes:
-    used = sum(rec.cost or 0.0 for rec in all_records(records))
-    return msgspec.json.encode({"balance": "0", "total_used": format_usd(used)})
-
-
-# ---- /v1/generation ----
 
 # ---- /v1/report ----
 

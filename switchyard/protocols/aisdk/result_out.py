@@ -20,7 +20,13 @@ from typing import Any
 
 import msgspec
 
-from switchyard.canonical import ChatResult, ReasoningPart, TextPart, ToolCallPart, Usage
+from switchyard.canonical import (
+    ChatResult,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from switchyard.telemetry.record import GenerationRecord
 
 _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool-calls", "content_filter": "content-filter",

@@ -16,10 +16,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
+
+from switchyard.catalog import format_usd
 from switchyard.errors import GatewayError
 from switchyard.http import Request, Response, StreamResponse
 from switchyard.protocols.aisdk import errors, metadata, versions
 from switchyard.protocols.aisdk.frontdoor import AISDKEmbeddingFrontDoor, AISDKFrontDoor
+from switchyard.usage.routes import report_json as usage_report_json
 
 Handler = Callable[[Request], Awaitable[Response | StreamResponse]]
 
@@ -47,11 +51,15 @@ def routes(app: Any) -> dict[tuple[str, str], Handler]:
         table[("GET", f"{prefix}/config")] = config(spec)
 
     async def credits(request: Request) -> Response:
-        return Response(200, metadata.credits_json(app.records))
+        """The caller's remaining budget ("0" with no budget: nothing is prepaid) and spend this period."""
+        balance, used = await app.quotas.credits(request.state)
+        return Response(200, msgspec.json.encode({"balance": format_usd(balance or 0.0),
+                                                  "total_used": format_usd(used)}))
 
     async def report(request: Request) -> Response:
+        """Spend from the durable usage records; callers other than admins see their own only."""
         try:
-            return Response(200, metadata.report_json(app.records, request.query_params()))
+            return Response(200, await usage_report_json(app.usage, request.query_params(), request.state))
         except GatewayError as err:
             return Response(err.status, errors.render_error(err))
 

@@ -27,10 +27,22 @@ from typing import Any
 
 import msgspec
 
-from switchyard.canonical import Finish, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, ToolCallStart
+from switchyard.canonical import (
+    Finish,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+)
 from switchyard.errors import GatewayError
 from switchyard.protocols.aisdk import errors
-from switchyard.protocols.aisdk.result_out import finish_reason, reasoning_metadata, tool_input, usage
+from switchyard.protocols.aisdk.result_out import (
+    finish_reason,
+    reasoning_metadata,
+    tool_input,
+    usage,
+)
 from switchyard.telemetry.record import GenerationRecord
 
 _encode = msgspec.json.Encoder().encode

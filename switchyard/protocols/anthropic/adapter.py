@@ -22,10 +22,19 @@ from switchyard.canonical import ChatRequest, ChatResult, Usage
 from switchyard.config.model import ProviderConfig
 from switchyard.errors import ErrorCategory, RequestError, UpstreamError
 from switchyard.protocols.anthropic.errors import error_from_wire, parse_error
-from switchyard.protocols.anthropic.passthrough import AnthropicPassthroughStream, merge_beta, passthrough_body
+from switchyard.protocols.anthropic.passthrough import (
+    AnthropicPassthroughStream,
+    merge_beta,
+    passthrough_body,
+)
 from switchyard.protocols.anthropic.request import build_body
 from switchyard.protocols.anthropic.request_in import BETA_KEY, VERSION_KEY
-from switchyard.protocols.anthropic.response import WireUsage, finish_reason, parse_message, to_usage
+from switchyard.protocols.anthropic.response import (
+    WireUsage,
+    finish_reason,
+    parse_message,
+    to_usage,
+)
 from switchyard.protocols.anthropic.stream import AnthropicStreamDecoder
 from switchyard.providers.base import ProviderAdapter, UpstreamCall
 

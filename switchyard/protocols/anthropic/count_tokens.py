@@ -21,7 +21,14 @@ from switchyard.http import Request, Response
 from switchyard.protocols.anthropic import errors_out
 from switchyard.protocols.anthropic.frontdoor import PROTOCOL, ModelResolver
 from switchyard.protocols.anthropic.request_in import remember_headers
-from switchyard.protocols.anthropic.validate import Scan, bad, decode_body, scan_messages, scan_system, scan_tools
+from switchyard.protocols.anthropic.validate import (
+    Scan,
+    bad,
+    decode_body,
+    scan_messages,
+    scan_system,
+    scan_tools,
+)
 from switchyard.routing.failover import Next, next_step
 
 _encode = msgspec.json.Encoder().encode

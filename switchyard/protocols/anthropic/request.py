@@ -22,8 +22,8 @@ from switchyard.canonical import (
     ToolChoice,
     ToolResultPart,
 )
-from switchyard.protocols._shared import arguments_object, sniff_media_type
 from switchyard.errors import RequestError
+from switchyard.protocols._shared import arguments_object, sniff_media_type
 
 DEFAULT_MAX_TOKENS = 4096
 Block = dict[str, Any]

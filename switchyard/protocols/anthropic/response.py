@@ -10,7 +10,14 @@ from typing import Any
 
 import msgspec
 
-from switchyard.canonical import ChatResult, FinishReason, ReasoningPart, TextPart, ToolCallPart, Usage
+from switchyard.canonical import (
+    ChatResult,
+    FinishReason,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from switchyard.errors import ErrorCategory, UpstreamError
 from switchyard.protocols.anthropic.errors import error_from_wire
 

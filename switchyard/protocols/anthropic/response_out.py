@@ -13,7 +13,13 @@ from typing import Any
 
 import msgspec
 
-from switchyard.canonical import ChatResult, ReasoningPart, TextPart, ToolCallPart, Usage
+from switchyard.canonical import (
+    ChatResult,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from switchyard.telemetry.record import GenerationRecord
 
 _encode = msgspec.json.Encoder().encode

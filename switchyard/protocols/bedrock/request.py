@@ -34,8 +34,8 @@ from switchyard.canonical import (
     ToolCallPart,
     ToolResultPart,
 )
-from switchyard.protocols._shared import arguments_object
 from switchyard.errors import ErrorCategory, RequestError
+from switchyard.protocols._shared import arguments_object
 from switchyard.protocols.bedrock.tools import tool_config
 
 Block = dict[str, Any]

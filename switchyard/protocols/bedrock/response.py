@@ -14,7 +14,14 @@ from typing import Any
 
 import msgspec
 
-from switchyard.canonical import ChatResult, FinishReason, ReasoningPart, TextPart, ToolCallPart, Usage
+from switchyard.canonical import (
+    ChatResult,
+    FinishReason,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from switchyard.errors import ErrorCategory, UpstreamError
 
 STOP_REASONS: dict[str, FinishReason] = {

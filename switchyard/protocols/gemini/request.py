@@ -31,8 +31,8 @@ from switchyard.canonical import (
     ToolCallPart,
     ToolResultPart,
 )
-from switchyard.protocols._shared import arguments_object, sniff_media_type
 from switchyard.errors import RequestError
+from switchyard.protocols._shared import arguments_object, sniff_media_type
 from switchyard.protocols.gemini.tools import (
     function_declarations,
     response_schema,

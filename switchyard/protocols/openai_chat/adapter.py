@@ -7,13 +7,22 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from switchyard.canonical import ChatRequest, ChatResult, EmbedRequest, EmbedResult, Usage
+from switchyard.canonical import (
+    ChatRequest,
+    ChatResult,
+    EmbedRequest,
+    EmbedResult,
+    Usage,
+)
 from switchyard.config.model import ProviderConfig
 from switchyard.errors import ErrorCategory, UpstreamError
 from switchyard.protocols.openai_chat import embeddings, errors, response
 from switchyard.protocols.openai_chat.passthrough import OpenAIPassthroughStream
 from switchyard.protocols.openai_chat.quirks import Quirks, quirks_for
-from switchyard.protocols.openai_chat.request_out import encode_canonical, encode_passthrough
+from switchyard.protocols.openai_chat.request_out import (
+    encode_canonical,
+    encode_passthrough,
+)
 from switchyard.protocols.openai_chat.stream_in import OpenAIStreamDecoder
 from switchyard.providers.base import ProviderAdapter, StreamDecoder, UpstreamCall
 

@@ -15,7 +15,12 @@ import msgspec
 from switchyard.canonical import EmbedRequest, EmbedResult, Usage
 from switchyard.errors import ErrorCategory, RequestError, UpstreamError
 from switchyard.gateway.inbound import Inbound
-from switchyard.protocols.openai_chat.request_in import GATEWAY_KEYS, _gateway_options, _str_list, decode_body
+from switchyard.protocols.openai_chat.request_in import (
+    GATEWAY_KEYS,
+    _gateway_options,
+    _str_list,
+    decode_body,
+)
 from switchyard.routing.plan import RouteRequest
 from switchyard.telemetry.record import GenerationRecord
 

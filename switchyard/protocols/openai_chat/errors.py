@@ -26,7 +26,12 @@ from typing import Any
 
 import msgspec
 
-from switchyard.errors import AllAttemptsFailed, ErrorCategory, GatewayError, UpstreamError
+from switchyard.errors import (
+    AllAttemptsFailed,
+    ErrorCategory,
+    GatewayError,
+    UpstreamError,
+)
 from switchyard.providers.base import parse_retry_after
 
 _CONTEXT = re.compile(

@@ -13,7 +13,10 @@ from switchyard.gateway.frontdoor import FrontDoor, StreamEncoder
 from switchyard.gateway.inbound import Inbound
 from switchyard.protocols.openai_chat import embeddings, errors, response
 from switchyard.protocols.openai_chat.request_in import parse_request
-from switchyard.protocols.openai_chat.stream_out import OpenAIStreamEncoder, encode_stream_error
+from switchyard.protocols.openai_chat.stream_out import (
+    OpenAIStreamEncoder,
+    encode_stream_error,
+)
 from switchyard.telemetry.record import GenerationRecord
 
 

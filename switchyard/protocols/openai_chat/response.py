@@ -7,7 +7,14 @@ from typing import Any
 
 import msgspec
 
-from switchyard.canonical import ChatResult, FinishReason, ReasoningPart, TextPart, ToolCallPart, Usage
+from switchyard.canonical import (
+    ChatResult,
+    FinishReason,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from switchyard.errors import ErrorCategory, UpstreamError
 from switchyard.telemetry.record import GenerationRecord
 

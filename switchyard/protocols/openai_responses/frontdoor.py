@@ -22,7 +22,10 @@ from switchyard.errors import GatewayError
 from switchyard.gateway.frontdoor import FrontDoor, StreamEncoder
 from switchyard.gateway.inbound import Inbound
 from switchyard.protocols.openai_responses import errors_out, response_out
-from switchyard.protocols.openai_responses.request_in import ResponsesInbound, parse_request
+from switchyard.protocols.openai_responses.request_in import (
+    ResponsesInbound,
+    parse_request,
+)
 from switchyard.protocols.openai_responses.stream_out import ResponsesStreamEncoder
 from switchyard.telemetry.record import GenerationRecord
 

@@ -20,7 +20,15 @@ from typing import Any
 
 import msgspec
 
-from switchyard.canonical import ImagePart, Message, Part, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from switchyard.canonical import (
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from switchyard.errors import ErrorCategory, RequestError
 from switchyard.protocols.openai_responses.tools_in import ToolMap
 

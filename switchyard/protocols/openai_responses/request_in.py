@@ -26,7 +26,11 @@ from switchyard.errors import ErrorCategory, RequestError
 from switchyard.gateway.inbound import Inbound
 from switchyard.protocols.openai_chat.request_in import decode_body
 from switchyard.protocols.openai_responses.items_in import InputReader
-from switchyard.protocols.openai_responses.tools_in import ToolMap, tool_choice_in, tools_in
+from switchyard.protocols.openai_responses.tools_in import (
+    ToolMap,
+    tool_choice_in,
+    tools_in,
+)
 from switchyard.routing.plan import RouteRequest
 
 _STATEFUL = {

@@ -17,7 +17,13 @@ from typing import Any
 
 import msgspec
 
-from switchyard.canonical import ChatResult, ReasoningPart, TextPart, ToolCallPart, Usage
+from switchyard.canonical import (
+    ChatResult,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from switchyard.protocols.openai_responses.items_in import encrypted_reasoning
 from switchyard.protocols.openai_responses.request_in import ResponsesInbound
 from switchyard.protocols.openai_responses.tools_in import ToolMap

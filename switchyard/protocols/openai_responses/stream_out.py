@@ -27,10 +27,20 @@ from typing import Any
 
 import msgspec
 
-from switchyard.canonical import Finish, ReasoningDelta, StreamEvent, TextDelta, ToolCallDelta, ToolCallStart
+from switchyard.canonical import (
+    Finish,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+)
 from switchyard.errors import GatewayError
 from switchyard.protocols.openai_responses import response_out as ro
-from switchyard.protocols.openai_responses.errors_out import error_event, response_error_code
+from switchyard.protocols.openai_responses.errors_out import (
+    error_event,
+    response_error_code,
+)
 from switchyard.protocols.openai_responses.request_in import ResponsesInbound
 from switchyard.telemetry.record import GenerationRecord
 

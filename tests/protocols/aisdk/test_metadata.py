@@ -11,7 +11,7 @@ from switchyard.canonical import Usage
 from switchyard.catalog import load_catalog
 from switchyard.errors import RequestError
 from switchyard.protocols.aisdk import versions
-from switchyard.protocols.aisdk.metadata import config_json, credits_json, report_json
+from switchyard.protocols.aisdk.metadata import config_json, report_json
 from switchyard.telemetry.generation_json import generation_json
 from switchyard.telemetry.store import RecentRecords
 from tests.gateway_harness import NO_DATA, model
@@ -65,11 +65,6 @@ def _records() -> RecentRecords:
     for rec in (a, b, failed):
         store.submit(rec)
     return store
-
-
-def test_credits_sum_recorded_costs() -> None:
-    assert json.loads(credits_json(_records())) == {"balance": "0", "total_used": "0.0015"}
-    assert json.loads(credits_json(RecentRecords())) == {"balance": "0", "total_used": "0"}
 
 
 def test_report_groups() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from openai.types.chat import ChatCompletionChunk
 
