@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import datetime
+import functools
 
 _UTC = datetime.timezone.utc
 DAY = 86_400
 
 
-def period_of(budget_period: str, now: float) -> str:
-    if budget_period == "total":
-        return "all"
-    dt = datetime.datetime.fromtimestamp(now, _UTC)
+@functools.lru_cache(maxsize=64)
+def _period_of_hour(budget_period: str, hour: int) -> str:
+    dt = datetime.datetime.fromtimestamp(hour * 3600, _UTC)
     if budget_period == "daily":
         return dt.strftime("%Y-%m-%d")
     return dt.strftime("%Y-%m")  # monthly, and anything unknown
+
+
+def period_of(budget_period: str, now: float) -> str:
+    """Periods change on UTC hour boundaries at the finest, so the string is computed once an hour."""
+    if budget_period == "total":
+        return "all"
+    return _period_of_hour(budget_period, int(now // 3600))
 
 
 def reset_in(budget_period: str, now: float) -> float | None:

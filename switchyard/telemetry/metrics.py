@@ -13,18 +13,14 @@ worker per container.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.utils import floatToGoString
 
 from switchyard.telemetry.record import GenerationRecord
 
@@ -58,6 +54,60 @@ class _CircuitCollector:
         yield active
 
 
+class _Counter:
+    """A labelled counter kept in a plain dict: one dict update per increment, no locks (the event
+    loop is single-threaded); rendered by the collector at scrape time."""
+
+    __slots__ = ("name", "doc", "labels", "values")
+
+    def __init__(self, name: str, doc: str, labels: list[str]) -> None:
+        self.name, self.doc, self.labels = name, doc, labels
+        self.values: dict[tuple[str, ...], float] = {}
+
+    def inc(self, key: tuple[str, ...], n: float = 1.0) -> None:
+        self.values[key] = self.values.get(key, 0.0) + n
+
+    def family(self) -> CounterMetricFamily:
+        f = CounterMetricFamily(self.name, self.doc, labels=self.labels)
+        for key, value in self.values.items():
+            f.add_metric(list(key), value)
+        return f
+
+
+class _Histogram:
+    __slots__ = ("name", "doc", "labels", "buckets", "values")
+
+    def __init__(self, name: str, doc: str, labels: list[str], buckets: tuple[float, ...]) -> None:
+        self.name, self.doc, self.labels, self.buckets = name, doc, labels, buckets
+        self.values: dict[tuple[str, ...], list[float]] = {}  # per-bucket counts (+Inf last), then the sum
+
+    def observe(self, key: tuple[str, ...], value: float) -> None:
+        v = self.values.get(key)
+        if v is None:
+            v = self.values[key] = [0.0] * (len(self.buckets) + 2)
+        v[bisect_left(self.buckets, value)] += 1
+        v[-1] += value
+
+    def family(self) -> HistogramMetricFamily:
+        f = HistogramMetricFamily(self.name, self.doc, labels=self.labels)
+        for key, v in self.values.items():
+            cumulative, running = [], 0.0
+            for bound, count in zip((*self.buckets, float("inf")), v[:-1]):
+                running += count
+                cumulative.append((floatToGoString(bound), running))
+            f.add_metric(list(key), cumulative, sum_value=v[-1])
+        return f
+
+
+class _Families:
+    def __init__(self, metrics: list[_Counter | _Histogram]) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterable[CounterMetricFamily | HistogramMetricFamily]:
+        for m in self.metrics:
+            yield m.family()
+
+
 class Metrics:
     def __init__(self, health_snapshot: Callable[[], list[dict[str, Any]]] | None = None,
                  active_requests: Callable[[], int] | None = None,
@@ -65,22 +115,23 @@ class Metrics:
         r = self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=r)  # process_resident_memory_bytes, CPU seconds, open fds
         base = ["gen_ai_operation_name", "gen_ai_request_model", "gen_ai_provider_name", "key"]
-        self.duration = Histogram("gen_ai_client_operation_duration_seconds", "Duration of gateway operations",
-                                  base + ["error_type"], buckets=_DURATION_BUCKETS, registry=r)
-        self.ttft = Histogram("gen_ai_server_time_to_first_token_seconds", "Time to first token of streams",
-                              ["gen_ai_request_model", "gen_ai_provider_name"], buckets=_DURATION_BUCKETS,
-                              registry=r)
-        self.token_usage = Histogram("gen_ai_client_token_usage", "Tokens used per operation",
-                                     base + ["gen_ai_token_type"], buckets=_TOKEN_BUCKETS, registry=r)
-        self.requests = Counter("switchyard_requests", "Requests by outcome", base + ["status"], registry=r)
-        self.tokens = Counter("switchyard_tokens", "Tokens by type", base + ["type"], registry=r)
-        self.cost = Counter("switchyard_cost_usd", "Cost in USD", base, registry=r)
-        self.attempts = Counter("switchyard_attempts", "Provider attempts by outcome",
-                                ["gen_ai_provider_name", "gen_ai_request_model", "outcome"], registry=r)
-        self.fallbacks = Counter("switchyard_model_fallbacks", "Requests served by a fallback model",
-                                 ["requested_model", "served_model"], registry=r)
-        self.retries = Counter("switchyard_retries", "Failed attempts followed by another attempt",
-                               ["gen_ai_provider_name"], registry=r)
+        self.duration = _Histogram("gen_ai_client_operation_duration_seconds", "Duration of gateway operations",
+                                   base + ["error_type"], _DURATION_BUCKETS)
+        self.ttft = _Histogram("gen_ai_server_time_to_first_token_seconds", "Time to first token of streams",
+                               ["gen_ai_request_model", "gen_ai_provider_name"], _DURATION_BUCKETS)
+        self.token_usage = _Histogram("gen_ai_client_token_usage", "Tokens used per operation",
+                                      base + ["gen_ai_token_type"], _TOKEN_BUCKETS)
+        self.requests = _Counter("switchyard_requests", "Requests by outcome", base + ["status"])
+        self.tokens = _Counter("switchyard_tokens", "Tokens by type", base + ["type"])
+        self.cost = _Counter("switchyard_cost_usd", "Cost in USD", base)
+        self.attempts = _Counter("switchyard_attempts", "Provider attempts by outcome",
+                                 ["gen_ai_provider_name", "gen_ai_request_model", "outcome"])
+        self.fallbacks = _Counter("switchyard_model_fallbacks", "Requests served by a fallback model",
+                                  ["requested_model", "served_model"])
+        self.retries = _Counter("switchyard_retries", "Failed attempts followed by another attempt",
+                                ["gen_ai_provider_name"])
+        r.register(_Families([self.duration, self.ttft, self.token_usage, self.requests, self.tokens,  # type: ignore[arg-type]
+                              self.cost, self.attempts, self.fallbacks, self.retries]))
         self.loop_lag = Gauge("switchyard_event_loop_lag_seconds", "Event loop lag, last measured", registry=r)
         if health_snapshot is not None:
             r.register(_CircuitCollector(health_snapshot))  # type: ignore[arg-type]
@@ -90,15 +141,6 @@ class Metrics:
             Gauge("switchyard_upstream_connections", "Open connections to providers",
                   registry=r).set_function(upstream_connections)
         self._lag_task: asyncio.Task[None] | None = None
-        # Labelled children, cached: prometheus_client's labels() validates and locks on every call.
-        self._children: dict[tuple[Any, ...], Any] = {}
-
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (id(metric), *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
 
     # ---- RecordSink ----
 
@@ -110,29 +152,29 @@ class Metrics:
         base = (op, model, provider, key)
         error_type = "" if rec.status < 400 else (rec.attempts[-1].category if rec.attempts and
                                                   rec.attempts[-1].category else str(rec.status))
-        self._child(self.duration, *base, error_type).observe(rec.latency_ms / 1000)
-        self._child(self.requests, *base, str(rec.status)).inc()
+        self.duration.observe((*base, error_type), rec.latency_ms / 1000)
+        self.requests.inc((*base, str(rec.status)))
         ttft = rec.ttft_ms
         if rec.stream and ttft is not None and rec.provider:
-            self._child(self.ttft, model, provider).observe(ttft / 1000)
+            self.ttft.observe((model, provider), ttft / 1000)
         u = rec.usage
         if u is not None:
-            self._child(self.token_usage, *base, "input").observe(u.input_tokens)
+            self.token_usage.observe((*base, "input"), u.input_tokens)
             if op == "chat":
-                self._child(self.token_usage, *base, "output").observe(u.output_tokens)
+                self.token_usage.observe((*base, "output"), u.output_tokens)
             for kind, n in (("input", u.input_tokens), ("output", u.output_tokens),
                             ("cached", u.cache_read_tokens), ("cache_write", u.cache_write_tokens),
                             ("reasoning", u.reasoning_tokens)):
                 if n:
-                    self._child(self.tokens, *base, kind).inc(n)
+                    self.tokens.inc((*base, kind), n)
         if rec.cost:
-            self._child(self.cost, *base).inc(rec.cost)
+            self.cost.inc(base, rec.cost)
         for i, a in enumerate(rec.attempts):
-            self._child(self.attempts, a.provider, a.model, "success" if a.success else (a.category or "error")).inc()
+            self.attempts.inc((a.provider, a.model, "success" if a.success else (a.category or "error")))
             if not a.success and i < len(rec.attempts) - 1 and a.category != "cancelled":
-                self._child(self.retries, a.provider).inc()
+                self.retries.inc((a.provider,))
         if rec.model and rec.model != rec.requested_model:
-            self._child(self.fallbacks, rec.requested_model, rec.model).inc()
+            self.fallbacks.inc((rec.requested_model, rec.model))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -15,6 +15,7 @@ Inserts ignore an id already present, so replaying a batch is harmless.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from typing import Any
 
@@ -78,14 +79,20 @@ def credential_type(rec: Any) -> str:
     return getattr(served, "credential", "system") or "system"
 
 
+@functools.lru_cache(maxsize=32)
+def _day_hour(hour: int) -> tuple[str, str]:
+    at = _utc(hour * 3600.0)
+    return at.strftime("%Y-%m-%d"), at.strftime("%Y-%m-%dT%H:00:00Z")
+
+
 def row_from_record(rec: GenerationRecord) -> tuple[Any, ...]:
     p = rec.principal
     u = rec.usage or Usage()
-    at = _utc(rec.created_at)
+    day, hour = _day_hour(int(rec.created_at // 3600))
     tags = [t for t in (rec.tags or []) if isinstance(t, str)]
     routing = {"skipped": rec.skipped, "fallbacks": rec.fallbacks_available}
     ttft = rec.ttft_ms
-    return (rec.id, rec.created_at, at.strftime("%Y-%m-%d"), at.strftime("%Y-%m-%dT%H:00:00Z"),
+    return (rec.id, rec.created_at, day, hour,
             getattr(p, "key_id", None), getattr(p, "project", None), rec.user, msgspec.json.encode(tags).decode(),
             rec.requested_model, rec.model, rec.provider, rec.provider_model_id, credential_type(rec), rec.kind,
             msgspec.json.encode(rec.attempts).decode(), msgspec.json.encode(routing).decode(),
