@@ -43,6 +43,12 @@ def _first_set(block: bytes, key: bytes, first: int) -> int:
 def _first_special(block: bytes) -> int:
     """Offset of the first thing the relay must look at: a usage object, a finish reason, [DONE]
     or an error. -1 for the common case of plain content chunks."""
+    # Fast path, four C-level scans: every "usage" and "finish_reason" in the block is null (how
+    # OpenAI writes content chunks, with compact JSON). Anything else takes the exact path below.
+    if block.count(b'"usage":null') == block.count(b'"usage"') \
+            and block.count(b'"finish_reason":null') == block.count(b'"finish_reason"') \
+            and b"[DONE]" not in block and b'"error"' not in block:
+        return -1
     found = [i for i in (_first_set(block, b'"usage"', 0x7B), _first_set(block, b'"finish_reason"', 0x22),
                          block.find(b"[DONE]"), block.find(b'"error"')) if i >= 0]
     return min(found) if found else -1
