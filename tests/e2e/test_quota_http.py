@@ -1,58 +1,36 @@
-"""End to end through the real HTTP server, the `openai` SDK and a fake provider, with quotas and usage
-wired into App.serve exactly as ``wire`` below proposes (the wiring App will get): 429 / 402 with
-retry-after and x-ratelimit-* headers, settlement to the real cost, a cut stream charged its
-estimate, and one usage row per request."""
+"""End to end through the real App and HTTP server, the `openai` SDK and a fake provider: keys created
+through the admin API carry limits; 429 / 402 with retry-after and x-ratelimit-* headers, settlement
+to the real cost, a cut stream charged its estimate, and one usage row per request."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import aiohttp
 import openai
 import pytest
 
-from switchyard.accounts.principal import Limits, Principal
-from switchyard.errors import GatewayError
-from switchyard.http import Response
-from switchyard.quotas import QuotaConfig, QuotaExceeded, QuotaService, candidate_pricing
-from switchyard.usage import UsageConfig, UsageWriter
-from tests.e2e.test_openai_sdk import client, providers
+from tests.e2e.test_openai_sdk import providers
 from tests.gateway_harness import gateway, model
 
 MODELS = {"acme/chat": model({"openai": "gpt-x"}, pricing={"input": 1000.0, "output": 2000.0}, max_output=100)}
+ADMIN = "quota-test-admin-key-0123456789"
 
 
-def wire(app, quotas: QuotaService, usage: UsageWriter, principal_of) -> None:
-    """The proposed App wiring: admit before the executor, settle and record through the sinks."""
-    app.sinks.add(quotas)
-    app.sinks.add(usage)
+async def create_key(gw, name: str, **limits: float) -> tuple[str, str]:
+    """(key id, secret) of a new key with ``limits``, made through the admin API."""
+    async with aiohttp.ClientSession() as h, h.post(gw.url + "/admin/keys", json={"name": name, "limits": limits},
+                                                    headers={"authorization": f"Bearer {ADMIN}"}) as r:
+        assert r.status == 201, await r.text()
+        body = await r.json()
+    return body["id"], body["key"]
 
-    async def serve(door, request):
-        try:
-            principal = principal_of(request)  # App: request.state / accounts.authenticator, check_model, byok
-            inbound = door.parse(request.body, request.headers)
-        except GatewayError as err:
-            return Response(door.error_status(err), door.render_error(err, None))
-        route = inbound.route
-        pricings, max_output = candidate_pricing(app.catalog, route.model, route.fallbacks,
-                                                 app.config.routing.fallbacks)
-        try:
-            reservation = await quotas.admit(principal, route, pricings, max_output)
-        except QuotaExceeded as err:  # 429 / 402 / 503, with retry-after and x-ratelimit-*
-            return Response(door.error_status(err), door.render_error(err, None), err.headers)
-        app.in_flight += 1
-        try:
-            outcome = await app.executor.run(door, inbound, principal=principal, reservation=reservation)
-        except BaseException:
-            app.in_flight -= 1 if app.in_flight > 0 else 0
-            reservation.release()
-            raise
-        outcome.headers.extend(reservation.headers())
-        return app._respond(outcome)
 
-    app.serve = serve
+def sdk(gw, secret: str) -> openai.AsyncOpenAI:
+    c = openai.AsyncOpenAI(base_url=gw.base_url, api_key=secret, max_retries=0)
+    gw.on_close(c.close)
+    return c
 
 
 async def wait_until(cond, timeout: float = 20.0) -> None:
@@ -62,25 +40,11 @@ async def wait_until(cond, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.02)
 
 
-@pytest.fixture
-async def services(tmp_path):
-    quotas = QuotaService(QuotaConfig())
-    usage = UsageWriter(UsageConfig(database=f"sqlite:///{tmp_path}/usage.sqlite3",
-                                    spill_path=f"{tmp_path}/spill.jsonl", flush_interval_ms=20))
-    await quotas.start()
-    await usage.start()
-    yield quotas, usage
-    await quotas.close()
-    await usage.close()
-
-
-async def test_rate_limit_and_budget_over_http(openai_fake, services):
-    quotas, usage = services
-    caller = Principal(key_id=f"key-{os.urandom(3).hex()}", limits=Limits(rpm=3, budget_usd=0.05))
-    who = {"caller": caller}
-    async with gateway(providers(openai_fake), MODELS) as gw:
-        wire(gw.app, quotas, usage, lambda request: who["caller"])
-        c = client(gw)
+async def test_rate_limit_and_budget_over_http(openai_fake):
+    async with gateway(providers(openai_fake), MODELS, accounts={"admin_key": ADMIN}) as gw:
+        usage = gw.app.usage
+        caller_id, secret = await create_key(gw, "limited", rpm=3, budget_usd=0.05)
+        c = sdk(gw, secret)
         costs = []
         for _ in range(2):
             raw = await c.chat.completions.with_raw_response.create(
@@ -100,11 +64,14 @@ async def test_rate_limit_and_budget_over_http(openai_fake, services):
         assert err.value.response.headers["retry-after"] == "20"
         assert err.value.response.headers["x-ratelimit-remaining-requests"] == "0"
         assert err.value.code == "rate_limit_exceeded" or "rate" in str(err.value).lower()
-        spent = (await quotas.credits(caller))[1]
-        assert spent == pytest.approx(sum(costs))
+        async with aiohttp.ClientSession() as h, h.get(gw.url + "/v1/credits",
+                                                       headers={"authorization": f"Bearer {secret}"}) as r:
+            credits = await r.json()  # what the AI SDK's getCredits reads
+        assert float(credits["total_used"]) == pytest.approx(sum(costs), rel=1e-6)
+        assert float(credits["balance"]) == pytest.approx(0.05 - sum(costs), rel=1e-6)
 
-        poor = Principal(key_id=f"key-{os.urandom(3).hex()}", limits=Limits(budget_usd=0.015))
-        who["caller"] = poor
+        poor_id, poor_secret = await create_key(gw, "poor", budget_usd=0.015)
+        c = sdk(gw, poor_secret)
         await c.chat.completions.create(model="acme/chat", messages=[{"role": "user", "content": "hi"}],
                                         max_tokens=5)  # reserves $0.015 (10 tokens in, 5 out)... at most
         with pytest.raises(openai.APIStatusError) as err:
@@ -113,19 +80,19 @@ async def test_rate_limit_and_budget_over_http(openai_fake, services):
         assert err.value.status_code == 402 and "budget" in str(err.value).lower()
         await usage.flush()
         rows = await usage.report("2000-01-01", "2100-01-01", "key")
-        assert {r["key"]: r["request_count"] for r in rows} == {caller.key_id: 3, poor.key_id: 1}
+        assert {r["key"]: r["request_count"] for r in rows} == {caller_id: 3, poor_id: 1}
 
 
-async def test_cut_stream_is_charged_its_estimate(openai_fake, services):
-    quotas, usage = services
-    caller = Principal(key_id=f"key-{os.urandom(3).hex()}", limits=Limits(budget_usd=10.0))
-    async with gateway(providers(openai_fake), MODELS) as gw:
-        wire(gw.app, quotas, usage, lambda request: caller)
+async def test_cut_stream_is_charged_its_estimate(openai_fake):
+    async with gateway(providers(openai_fake), MODELS, accounts={"admin_key": ADMIN}) as gw:
+        quotas, usage = gw.app.quotas, gw.app.usage
+        caller_id, secret = await create_key(gw, "streamer", budget_usd=10.0)
         openai_fake.push("one two three four five six seven eight nine ten")
         openai_fake.for_next(1, chunk_delay_s=0.3)
         body = {"model": "acme/chat", "messages": [{"role": "user", "content": "count"}], "max_tokens": 50,
                 "stream": True}
-        async with aiohttp.ClientSession() as h, h.post(gw.base_url + "/chat/completions", json=body) as r:
+        async with aiohttp.ClientSession() as h, h.post(gw.base_url + "/chat/completions", json=body,
+                                                        headers={"authorization": f"Bearer {secret}"}) as r:
             assert r.status == 200
             await r.content.readany()  # the first bytes, then the caller goes away
         await wait_until(lambda: any(rec.status == 499 for rec in gw.app.records.values()))
@@ -133,7 +100,9 @@ async def test_cut_stream_is_charged_its_estimate(openai_fake, services):
         assert rec.usage is None
         # no usage ever came: charged the reservation, 50 output tokens at $2000/M plus the input
         # estimate (a few tokens at $1000/M)
+        caller = rec.principal
+        assert caller.key_id == caller_id
         assert 0.1 < (await quotas.credits(caller))[1] <= 0.1 + 0.01
         await usage.flush()
         row = await usage.get(rec.id)
-        assert row["status"] == 499 and row["key_id"] == caller.key_id
+        assert row["status"] == 499 and row["key_id"] == caller_id
