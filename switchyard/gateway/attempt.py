@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from switchyard.canonical import (
+    EmbedResult,
     Finish,
     ReasoningDelta,
     ResponseInfo,
@@ -26,7 +27,7 @@ from switchyard.gateway.frontdoor import FrontDoor
 from switchyard.gateway.inbound import Inbound
 from switchyard.gateway.outcome import Outcome
 from switchyard.health.registry import ProviderHealth
-from switchyard.providers.base import ProviderAdapter
+from switchyard.providers.base import ProviderAdapter, UpstreamCall
 from switchyard.routing.plan import Candidate
 from switchyard.telemetry.record import Attempt, GenerationRecord
 from switchyard.telemetry.store import RecordSink
@@ -34,7 +35,8 @@ from switchyard.upstream.client import UpstreamClient, transport_error
 from switchyard.upstream.response import Response
 
 _CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallStart, Finish)
-_TRANSPORT = (asyncio.TimeoutError, OSError)  # what the upstream client raises (its errors are OSErrors)
+_TRANSPORT = (asyncio.TimeoutError, OSError)
+_EMBED_FANOUT = 8  # concurrent calls for providers that embed one input per request  # what the upstream client raises (its errors are OSErrors)
 
 
 def now_ms() -> float:
@@ -110,7 +112,7 @@ class AttemptRun:
             call = adapter.build_chat(inbound.canonical(), cand.offering.model_id, cand.offering.max_output)
         byok = getattr(self.rec.principal, "byok", None)
         key = byok.get(cand.offering.provider) if byok else None
-        if key:  # the caller's own key for this provider, for this request only
+        if key and not isinstance(call, list):  # the caller's own key for this provider, for this request only
             own = adapter.with_key(call, key)
             if own is not None:
                 call = own
@@ -119,10 +121,8 @@ class AttemptRun:
 
     # ---- non-streaming ----
 
-    async def complete(self) -> Outcome:
-        adapter, rec, inbound = self.adapter, self.rec, self.inbound
-        provider = adapter.provider
-        call = self._call()
+    async def _exchange(self, call: UpstreamCall) -> tuple[int, bytes]:
+        provider = self.adapter.provider
         resp = await self.client.send(provider.slug, call, provider.timeouts)
         try:
             body = await resp.read()
@@ -131,13 +131,35 @@ class AttemptRun:
         finally:
             resp.release()
         if resp.status >= 300:
-            raise adapter.parse_error(resp.status, resp.headers, body)
+            raise self.adapter.parse_error(resp.status, resp.headers, body)
+        return resp.status, body
+
+    async def _embed_many(self, calls: list[UpstreamCall]) -> tuple[int, EmbedResult]:
+        """A provider that embeds one input per request (Titan): the calls go out concurrently, a
+        few at a time, and the vectors come back in input order."""
+        results: list[EmbedResult] = []
+        for i in range(0, len(calls), _EMBED_FANOUT):
+            done = await asyncio.gather(*(self._exchange(c) for c in calls[i:i + _EMBED_FANOUT]))
+            results += [self.adapter.parse_embed(body) for _, body in done]
+        tokens = sum(r.usage.input_tokens for r in results if r.usage is not None)
+        merged = EmbedResult([v for r in results for v in r.embeddings],
+                             Usage(input_tokens=tokens) if tokens else None, results[0].model if results else None)
+        return 200, merged
+
+    async def complete(self) -> Outcome:
+        adapter, rec, inbound = self.adapter, self.rec, self.inbound
+        call = self._call()
+        if isinstance(call, list):
+            status, result = await self._embed_many(call)
+            body = b""
+        else:
+            status, body = await self._exchange(call)
         rec.first_token_at = rec.ended = time.monotonic()
-        result: Any
         if self.passthrough:
             result, usage, finish = adapter.passthrough_result(body, inbound.kind)  # type: ignore[attr-defined]
         elif inbound.kind == "embedding":
-            result = adapter.parse_embed(body)
+            if body:
+                result = adapter.parse_embed(body)
             usage, finish = result.usage, None
             if usage is None:  # some providers (Gemini) report no tokens for embeddings: ~4 chars a token
                 chars = sum(len(text) for text in inbound.canonical().inputs)
@@ -145,7 +167,7 @@ class AttemptRun:
         else:
             result = adapter.parse_chat(body)
             usage, finish = result.usage, result.finish_reason
-        self.served(resp.status)
+        self.served(status)
         rec.usage = usage
         rec.cost = self.cand.offering.pricing.cost(usage) if usage is not None else None
         rec.finish_reason, rec.status = finish, 200

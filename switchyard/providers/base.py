@@ -96,8 +96,9 @@ class ProviderAdapter(ABC):
         headers[name] = f"Bearer {key}" if name == "authorization" else key
         return UpstreamCall(call.url, headers, call.body, call.method, private=True)
 
-    # Embeddings are optional: a protocol without them says so, and the router moves on.
-    def build_embed(self, request: EmbedRequest, model_id: str) -> UpstreamCall:
+    # Embeddings are optional: a protocol without them says so, and the router moves on. A provider
+    # that embeds one input per request returns one call per input; parse_embed then reads each body.
+    def build_embed(self, request: EmbedRequest, model_id: str) -> UpstreamCall | list[UpstreamCall]:
         raise RequestError(f"{self.provider.slug} ({self.protocol}) does not serve embeddings.",
                            category=ErrorCategory.UNSUPPORTED)
 

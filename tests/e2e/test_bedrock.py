@@ -190,9 +190,16 @@ async def test_embeddings_titan_and_cohere(bedrock_fake):
         assert r.data[1].embedding == pytest.approx(embedding_vector("second one here", 1024), rel=1e-6)
         assert bedrock_fake.last_request.json["input_type"] == "search_query"
         assert r.usage.prompt_tokens == 7  # estimated: ceil(25 characters / 4)
-        with pytest.raises(openai.BadRequestError) as exc:
-            await c.embeddings.create(model="amazon/titan-embed", input=["a", "b"])
-        assert "one input" in exc.value.message
+        # Titan embeds one text per call: a batch fans out into signed calls, vectors in input order.
+        before = len(bedrock_fake.requests)
+        texts = [f"text number {i}" for i in range(11)]
+        r = await c.embeddings.create(model="amazon/titan-embed", input=texts, dimensions=256)
+        assert [d.index for d in r.data] == list(range(11))
+        for d, text in zip(r.data, texts):
+            assert d.embedding == pytest.approx(embedding_vector(text, 256), rel=1e-6)
+        sent = bedrock_fake.requests[before:]
+        assert sorted(q.json["inputText"] for q in sent) == sorted(texts)
+        assert r.usage.prompt_tokens == sum(q.json["inputText"].count(" ") + 1 for q in sent)
     assert bedrock_fake.signature_failures == 0
 
 

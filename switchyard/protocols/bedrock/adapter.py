@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from urllib.parse import quote
 
+import msgspec
 from yarl import URL
 
 from switchyard.canonical import ChatRequest, ChatResult, EmbedRequest, EmbedResult
@@ -85,7 +86,12 @@ class BedrockAdapter(ProviderAdapter):
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamError:
         return errors.parse_error(self.provider.slug, status, headers, body)
 
-    def build_embed(self, request: EmbedRequest, model_id: str) -> UpstreamCall:
+    def build_embed(self, request: EmbedRequest, model_id: str) -> UpstreamCall | list[UpstreamCall]:
+        if embeddings.one_per_request(model_id) and len(request.inputs) > 1:
+            # Titan embeds one text per InvokeModel: one signed call per input, sent concurrently.
+            return [self._call(model_id, "invoke", "application/json", embeddings.encode_request(
+                msgspec.structs.replace(request, inputs=[text]), model_id, self.provider.slug))
+                for text in request.inputs]
         body = embeddings.encode_request(request, model_id, self.provider.slug)
         return self._call(model_id, "invoke", "application/json", body)
 

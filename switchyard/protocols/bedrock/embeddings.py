@@ -42,13 +42,18 @@ def _family(model_id: str) -> str:
     return ""
 
 
+def one_per_request(model_id: str) -> bool:
+    """Titan takes one text per InvokeModel; the adapter fans a batch out into several calls."""
+    return _family(model_id) == "titan"
+
+
 def encode_request(request: EmbedRequest, model_id: str, slug: str = "bedrock") -> bytes:
     family = _family(model_id)
     body: dict[str, Any]
     if family == "titan":
-        if len(request.inputs) != 1:
-            raise RequestError(f"{slug}: Titan embeds one input per request; send inputs one at a time",
-                               param="input", category=ErrorCategory.UNSUPPORTED)
+        if len(request.inputs) != 1:  # the adapter sends one call per input
+            raise RequestError(f"{slug}: Titan embeds one input per request", param="input",
+                               category=ErrorCategory.UNSUPPORTED)
         body = {"inputText": request.inputs[0]}
         if "titan-embed-text-v1" not in model_id:  # G1 takes inputText only
             body["normalize"] = True
