@@ -181,7 +181,7 @@ def test_vertex_claude_with_anthropic_sdk(vfake: VertexFake) -> None:
                                  messages=[{"role": "user", "content": "hi claude"}])
     assert msg.content[0].text == "echo: hi claude" and msg.usage.input_tokens == 3
     assert vfake.last_request.path.endswith("/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict")
-    assert "model" not in vfake.last_request.json
+    assert b"\"model\"" not in vfake.last_request.body  # the raw bytes: the fake may annotate its parsed copy
     with client.messages.stream(model="claude-haiku-4-5@20251001", max_tokens=100,
                                 messages=[{"role": "user", "content": "streaming now"}]) as stream:
         assert stream.get_final_text() == "echo: streaming now"
