@@ -314,7 +314,10 @@ class App:
         """``GET /v1/generation?id=gen_...`` in the AI Gateway's shape (what ``getGenerationInfo`` reads)."""
         gen_id = request.query_params().get("id", "")
         rec = self.records.get(gen_id) or await usage_generation(self.usage, gen_id)
-        if rec is None:
+        caller = request.state
+        if rec is not None and isinstance(caller, Principal) and caller.key_id and not caller.is_admin \
+                and getattr(rec.principal, "key_id", None) != caller.key_id:
+            rec = None  # another key's generation: as if it did not exist
             return self._error(RequestError(f"No generation with id '{gen_id}'.", param="id", status=404,
                                             category=ErrorCategory.NOT_FOUND, code="not_found"))
         return Response(200, generation_json(rec))

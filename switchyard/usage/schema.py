@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from switchyard.accounts.principal import Principal
 from switchyard.canonical import Usage
 from switchyard.telemetry.record import Attempt, GenerationRecord
 
@@ -125,5 +126,7 @@ def record_from_row(row: Any) -> GenerationRecord:
         rec.usage = Usage(d["input_tokens"], d["output_tokens"], d["cached_tokens"], d["cache_write_tokens"],
                           d["reasoning_tokens"])
     rec.cost, rec.status, rec.error = d["cost"], d["status"] or 0, d["error"]
+    if d.get("key_id") or d.get("project"):  # who it belongs to, so lookups can be scoped to the caller
+        rec.principal = Principal(key_id=d.get("key_id"), project=d.get("project"))
     rec.finish_reason, rec.user, rec.tags = d["finish_reason"], d["user_id"], d["tags"]
     return rec

@@ -106,3 +106,21 @@ async def test_cut_stream_is_charged_its_estimate(openai_fake):
         await usage.flush()
         row = await usage.get(rec.id)
         assert row["status"] == 499 and row["key_id"] == caller_id
+
+
+async def test_generation_lookup_is_scoped_to_the_callers_key(openai_fake):
+    async with gateway(providers(openai_fake), MODELS, accounts={"admin_key": ADMIN}) as gw:
+        _, mine = await create_key(gw, "mine", budget_usd=10.0)
+        _, theirs = await create_key(gw, "theirs", budget_usd=10.0)
+        r = await sdk(gw, mine).chat.completions.create(model="acme/chat", messages=[{"role": "user", "content": "x"}],
+                                                       max_tokens=5)
+        gen_id = r.model_extra["provider_metadata"]["gateway"]["generationId"]
+        gw.app.records._records.clear()  # from the durable usage records, not memory
+        await gw.app.usage.flush()
+        async with aiohttp.ClientSession() as h:
+            for secret, status in ((mine, 200), (theirs, 404), (ADMIN, 200)):
+                async with h.get(gw.url + "/v1/generation", params={"id": gen_id},
+                                 headers={"authorization": f"Bearer {secret}"}) as resp:
+                    assert resp.status == status
+                    if status == 200:
+                        assert (await resp.json())["data"]["id"] == gen_id
