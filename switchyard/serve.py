@@ -63,6 +63,9 @@ def serve(config: Config, host: str, port: int, workers: int) -> int:
     if workers <= 1:
         run_worker(config, host, port)
         return 0
+    if not config.redis.url:
+        log.warning("%d workers without redis.url: each worker enforces rate limits and budgets on its own "
+                    "(up to %dx the configured limits); set redis.url to share them", workers, workers)
     children: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
