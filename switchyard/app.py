@@ -318,6 +318,7 @@ class App:
         if rec is not None and isinstance(caller, Principal) and caller.key_id and not caller.is_admin \
                 and getattr(rec.principal, "key_id", None) != caller.key_id:
             rec = None  # another key's generation: as if it did not exist
+        if rec is None:
             return self._error(RequestError(f"No generation with id '{gen_id}'.", param="id", status=404,
                                             category=ErrorCategory.NOT_FOUND, code="not_found"))
         return Response(200, generation_json(rec))

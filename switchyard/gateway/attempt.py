@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from switchyard.canonical import (
@@ -200,7 +200,7 @@ class AttemptRun:
                     first = relay.feed(data)
                 self.served(resp.status)
                 rec.first_token_at = time.monotonic()
-                body = self._relay(resp, chunks, relay, first)
+                body = RelayStream(self, resp, chunks, relay, first)
             else:
                 decoder = adapter.stream_decoder()
                 pending: list[Any] = []
@@ -304,3 +304,67 @@ class AttemptRun:
         else:
             resp.close()
         self.sink.submit(rec)
+
+
+class RelayStream:
+    """A pass-through stream body. Iterated (pull mode) it is ``AttemptRun._relay``; a server that can
+    takes the rest of the body with ``pump`` (push mode): each upstream read goes through the relay
+    and straight to the caller's socket from the upstream protocol's callback, with no task woken
+    per chunk, and the caller's write buffer throttles the provider's socket."""
+
+    __slots__ = ("_run", "_resp", "_chunks", "_relay", "_first", "_gen", "_owned")
+
+    def __init__(self, run: AttemptRun, resp: Response, chunks: AsyncIterator[bytes], relay: Any,
+                 first: bytes) -> None:
+        self._run, self._resp, self._chunks, self._relay, self._first = run, resp, chunks, relay, first
+        self._gen: Any = None
+        self._owned = False  # pump or the generator has taken over closing
+
+    def __aiter__(self) -> RelayStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        first = self._first
+        if first:
+            self._first = b""
+            return first
+        if self._gen is None:
+            self._owned = True
+            self._gen = self._run._relay(self._resp, self._chunks, self._relay, b"")
+        return await self._gen.__anext__()  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        if self._gen is not None:
+            await self._gen.aclose()
+        elif not self._owned:  # never started (HEAD, the caller went away): account for it once
+            self._owned = True
+            self._run._stream_closed(self._resp)
+
+    async def pump(self, write: Callable[[bytes], None], flow: Any) -> None:
+        run, relay, resp = self._run, self._relay, self._resp
+        rec = run.rec
+        self._owned = True
+        try:
+            if self._first:
+                write(self._first)
+                self._first = b""
+            if not relay.done:
+                feed = relay.feed
+
+                def on_data(data: bytes) -> None:
+                    out = feed(data)
+                    if out:
+                        write(out)
+
+                flow.on_write_pause, flow.on_write_resume = resp.pause_reading, resp.resume_reading
+                await resp.push(on_data)
+                relay.close()
+            rec.usage = relay.usage
+            rec.cost = run.cand.offering.pricing.cost(relay.usage) if relay.usage is not None else None
+            rec.finish_reason, rec.status, rec.ended = relay.finish_reason, 200, time.monotonic()
+            run._finished_ok()
+            write(relay.finish(rec))
+        except (UpstreamError, *_TRANSPORT) as exc:
+            write(run._stream_failed(exc, relay.usage))
+        finally:
+            run._stream_closed(resp)

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qsl
 
 import httptools
@@ -133,7 +133,8 @@ class _Conn(asyncio.Protocol):
     __slots__ = ("_srv", "_loop", "_t", "_parser", "_client", "_task", "_pending",
                  "_headers", "_url", "_body", "_body_len", "_chunk_len", "_first_len", "_raw_hdr",
                  "_in_headers", "_began", "_continue", "_reject", "_discard", "_closed",
-                 "_read_paused", "_write_paused", "_drain_waiter", "_last_active", "_timer")
+                 "_read_paused", "_write_paused", "_drain_waiter", "_last_active", "_timer",
+                 "on_write_pause", "on_write_resume")
 
     def __init__(self, srv: HTTPServer) -> None:
         self._srv, self._loop, self._parser = srv, srv._loop, httptools.HttpRequestParser(self)
@@ -147,6 +148,8 @@ class _Conn(asyncio.Protocol):
         self._last_active = 0.0
         self._in_headers = self._began = self._continue = self._discard = self._closed = False
         self._read_paused = self._write_paused = False
+        self.on_write_pause: Any = None  # push-mode bodies: slow down their producer with us
+        self.on_write_resume: Any = None
 
     def connection_made(self, transport) -> None:
         self._t = transport
@@ -183,9 +186,13 @@ class _Conn(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        if self.on_write_pause is not None:
+            self.on_write_pause()
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        if self.on_write_resume is not None:
+            self.on_write_resume()
         w = self._drain_waiter
         if w is not None and not w.done():
             w.set_result(None)
@@ -406,6 +413,25 @@ class _Conn(asyncio.Protocol):
                 t.write(head + _LAST_CHUNK if http11 and not head_only else head)
                 return ka
             t.write(head + (b"%x\r\n%b\r\n" % (len(first), first) if http11 else first))
+            pump = getattr(resp.body, "pump", None) if http11 else None
+            if pump is not None:
+                # Push mode: the body writes each piece as its source delivers it, no task switch
+                # per chunk; our write-buffer state throttles its source (pause/resume).
+                def write(chunk: bytes) -> None:
+                    if chunk and not t.is_closing():
+                        t.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+
+                try:
+                    await pump(write, self)
+                except Exception:
+                    _log.exception("stream failed mid-body: %s %s", req.method, req.path)
+                    return False
+                finally:
+                    self.on_write_pause = self.on_write_resume = None
+                if t.is_closing():
+                    return False
+                t.write(_LAST_CHUNK)
+                return ka
             try:
                 while True:
                     if self._write_paused:  # slow reader: don't run ahead of it

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httptools
 
@@ -61,7 +61,7 @@ class Connection(asyncio.Protocol):
     __slots__ = ("_buffered", "_chunks", "_closed", "_dead", "_exc", "_fb", "_got_bytes", "_head",
                  "_head_only", "_high", "_idle_since", "_info", "_keep", "_last_read", "_loop", "_n_info",
                  "_parser", "_paused", "_state", "_status", "_t", "_timer", "_timer_at", "_total_at",
-                 "_waiter", "pool")
+                 "_waiter", "pool", "_sink")
 
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
@@ -83,6 +83,9 @@ class Connection(asyncio.Protocol):
         self._paused = self._got_bytes = self._dead = self._closed = self._info = self._head_only = False
         self._keep = True
         self._waiter: asyncio.Future | None = None
+        # Push mode (Response.push): called on every body read, the end and errors, instead of
+        # buffering and waking a waiting task.
+        self._sink: Any = None
         self._exc: BaseException | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = self._last_read = self._fb = self._total_at = self._idle_since = 0.0
@@ -138,6 +141,10 @@ class Connection(asyncio.Protocol):
             self.abort()
             return
         if self._chunks:  # body bytes arrived (counted with their framing: close enough)
+            sink = self._sink
+            if sink is not None:
+                sink()
+                return
             n = self._buffered + len(data)
             self._buffered = n
             if n > self._high and not self._paused:
@@ -245,6 +252,9 @@ class Connection(asyncio.Protocol):
     # ---- internals ----
 
     def _wake(self) -> None:
+        sink = self._sink
+        if sink is not None:
+            sink()
         w = self._waiter
         if w is not None:
             self._waiter = None

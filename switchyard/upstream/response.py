@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -166,6 +167,71 @@ class Response:
                 self._conn = None
                 conn.abort()  # the caller went away: so does the upstream request
                 raise
+
+    def push(self, on_data: Callable[[bytes], None]) -> asyncio.Future[None]:
+        """Push mode for the rest of the body: each read calls ``on_data`` synchronously from the
+        connection's protocol (no task is woken per chunk). Bytes already buffered go first. The
+        future completes at the end of the body, or with the transport's error or ``on_data``'s."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        conn = self._conn
+        if conn is None:
+            if self._closed_early:
+                fut.set_exception(ServerDisconnected("the response was closed"))
+            else:
+                fut.set_result(None)
+            return fut
+        d = self._decomp
+        if d is _UNSET:
+            d = self._decomp = _decompressor(self.raw_head)
+
+        def pump() -> None:
+            if fut.done():
+                return
+            try:
+                chunks = conn._chunks
+                if chunks:
+                    data = chunks.pop() if len(chunks) == 1 else b"".join(chunks)
+                    chunks.clear()
+                    conn._buffered = 0
+                    if d is not None:
+                        data = self._inflate(d, data)
+                    if data:
+                        on_data(data)
+                if conn._exc is not None:
+                    self._conn, conn._sink = None, None
+                    conn.abort()
+                    fut.set_exception(conn._exc)
+                elif conn._state == DONE:
+                    self._conn, conn._sink = None, None
+                    conn.done()
+                    if d is not None:
+                        tail = self._inflate(d, b"", True)
+                        if tail:
+                            on_data(tail)
+                    fut.set_result(None)
+            except BaseException as exc:  # noqa: BLE001 - on_data's error ends the exchange
+                self._conn, conn._sink = None, None
+                conn.abort()
+                if not fut.done():
+                    fut.set_exception(exc)
+
+        conn._sink = pump
+        if conn._paused:
+            conn.resume()
+        pump()
+        return fut
+
+    def pause_reading(self) -> None:
+        """Push mode flow control: the reader's own consumer is slow."""
+        conn = self._conn
+        if conn is not None and not conn._paused and not conn._closed:
+            conn._paused = True
+            conn._t.pause_reading()
+
+    def resume_reading(self) -> None:
+        conn = self._conn
+        if conn is not None and conn._paused:
+            conn.resume()
 
     async def read(self) -> bytes:
         body = self._body
