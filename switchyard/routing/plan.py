@@ -60,6 +60,8 @@ class Plan(msgspec.Struct):
 def _provider_order(model: CatalogModel, req: RouteRequest, routing: RoutingConfig,
                     health: HealthView | None) -> list[Offering]:
     offerings = list(model.offerings)
+    if len(offerings) == 1:
+        return offerings  # nothing to order
     preferred = routing.order.get(model.id) or routing.order.get("*") or ()
     if req.order:
         preferred = list(req.order) + [p for p in preferred if p not in req.order]

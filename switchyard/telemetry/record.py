@@ -8,6 +8,7 @@ the epoch for attempts (as the AI SDK gateway reports them) and monotonic durati
 from __future__ import annotations
 
 import os
+import random
 import time
 from typing import Any
 
@@ -17,13 +18,18 @@ from switchyard.canonical import Usage
 from switchyard.catalog import format_usd
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_rng = random.Random(os.urandom(16))
+_bits = _rng.getrandbits
+# Worker processes are forked: each must draw its own sequence, or two could mint the same id.
+os.register_at_fork(after_in_child=lambda: _rng.seed(os.urandom(16)))
 # Every 10-bit value as its two Crockford characters: a ULID is 13 table lookups.
 _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
 
 
 def new_generation_id() -> str:
     """``gen_`` + a ULID: 48 bits of milliseconds then 80 random bits, Crockford base32, sortable."""
-    v = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    # Identifiers, not secrets (lookups are scoped to the caller's key): no syscall for randomness.
+    v = (int(time.time() * 1000) << 80) | _bits(80)
     p = _PAIRS
     return "gen_" + "".join([p[(v >> s) & 1023] for s in (120, 110, 100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 0)])
 
