@@ -18,11 +18,11 @@ from urllib.parse import unquote
 
 import msgspec
 
-from switchyard.accounts.admin_api import AdminAPI
 from switchyard.accounts.auth import byok_from_gateway_options, with_byok
 from switchyard.accounts.policy import check_model
 from switchyard.accounts.principal import Principal
 from switchyard.accounts.service import Accounts
+from switchyard.api.admin import AdminAPI
 from switchyard.catalog import Catalog, CatalogModel, load_catalog
 from switchyard.config.model import Config
 from switchyard.errors import ErrorCategory, GatewayError, RequestError
@@ -43,7 +43,7 @@ from switchyard.telemetry.generation_json import generation_json
 from switchyard.telemetry.metrics import Metrics
 from switchyard.telemetry.store import RecentRecords, SinkChain
 from switchyard.upstream.client import UpstreamClient
-from switchyard.usage.routes import generation as usage_generation
+from switchyard.usage.report import generation as usage_generation
 from switchyard.usage.writer import UsageWriter
 
 log = logging.getLogger("switchyard")
@@ -54,7 +54,7 @@ _API_PREFIXES = ("/v1/", "/v3/", "/v4/")
 # Front-door packages that add endpoints. Each has a ``routes(app) -> {(method, path): handler}``;
 # a package that is not installed is skipped.
 ROUTE_MODULES = (
-    "switchyard.usage.routes",
+    "switchyard.api.usage",
     "switchyard.protocols.anthropic.routes",
     "switchyard.protocols.aisdk.routes",
     "switchyard.protocols.openai_responses.routes",

@@ -12,8 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-
-from tests.fakes import running_in_thread, OpenAIFake
+from tests.fakes import OpenAIFake, running_in_thread
 
 
 def _free_port() -> int:

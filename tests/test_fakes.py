@@ -14,11 +14,25 @@ import openai
 import pytest
 
 try:
-    from tests.fakes import (AnthropicFake, OpenAIFake, ToolCall, count_prompt, embedding_vector,
-                             fake_in_thread, running_in_thread)
+    from tests.fakes import (
+        AnthropicFake,
+        OpenAIFake,
+        ToolCall,
+        count_prompt,
+        embedding_vector,
+        fake_in_thread,
+        running_in_thread,
+    )
 except ImportError:  # tests/ is not a package: pytest puts tests/ itself on sys.path
-    from fakes import (AnthropicFake, OpenAIFake, ToolCall, count_prompt, embedding_vector,  # type: ignore
-                       fake_in_thread, running_in_thread)
+    from fakes import (  # type: ignore
+        AnthropicFake,
+        OpenAIFake,
+        ToolCall,
+        count_prompt,
+        embedding_vector,
+        fake_in_thread,
+        running_in_thread,
+    )
 
 OKEY, AKEY = "sk-test-0123456789", "sk-ant-test-0123456789"
 GPT, CLAUDE = "gpt-4o-mini", "claude-haiku-4-5"

@@ -1,7 +1,7 @@
 """Accounts: API keys, projects, OIDC, and the Principal every request runs as (issue #5).
 
 The app builds one ``Accounts(config.accounts)`` and calls ``accounts.authenticator.authenticate``
-per request; ``admin_api.routes`` serves the management endpoints; ``switchyard keys`` is the CLI.
+per request; ``switchyard.api.admin`` serves the management endpoints; ``switchyard keys`` is the CLI.
 Names are imported lazily, so ``switchyard.accounts.principal`` stays a light import.
 """
 

@@ -7,7 +7,7 @@ for ``GET /v1/generation``, ``GET /v1/report`` and ``GET /admin/usage``.
     await usage.get("gen_...");  await usage.report(start, end, "model", {"key_id": "..."})
     await usage.close()                                              # awaits the flush
 
-``switchyard.usage.routes`` has ``routes(app)`` (``GET /admin/usage``), the App's route-module convention.
+``switchyard.api.usage`` serves ``GET /admin/usage`` over HTTP.
 """
 
 import importlib
@@ -15,7 +15,7 @@ from typing import Any
 
 # Lazy, so that ``switchyard.config`` can embed ``usage.config.UsageConfig`` without importing the rest.
 _EXPORTS = {"PostgresStore": "stores", "SQLiteStore": "stores", "open_store": "stores", "UsageConfig": "config",
-            "UsageWriter": "writer", "generation": "routes", "report_json": "routes",
+            "UsageWriter": "writer", "generation": "report", "report_json": "report",
             "record_from_row": "schema", "row_from_record": "schema"}
 __all__ = ["PostgresStore", "SQLiteStore", "UsageConfig", "UsageWriter", "generation", "open_store",
            "record_from_row", "report_json", "row_from_record"]

@@ -8,9 +8,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from switchyard.accounts.admin_api import AdminAPI, routes
 from switchyard.accounts.inputs import KeyCreate, LimitsIn
 from switchyard.accounts.service import ROOT
+from switchyard.api.admin import AdminAPI, routes
 from tests.accounts.conftest import ADMIN_KEY, Factory, bearer, request
 
 ADMIN = bearer(ADMIN_KEY)

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from switchyard.accounts import auth as auth_module
-from switchyard.accounts.auth import ADMIN, byok_from_gateway_options, credential, with_byok
+from switchyard.accounts.auth import (
+    ADMIN,
+    byok_from_gateway_options,
+    credential,
+    with_byok,
+)
 from switchyard.accounts.config import ProjectConfig
 from switchyard.accounts.inputs import KeyCreate, KeyPatch, LimitsIn, ProjectIn
 from switchyard.accounts.keys import KeyRecord, generate_key, hash_key, new_key_id
@@ -244,6 +249,7 @@ def _rec(created_by: str = "admin", **kw: Any) -> KeyRecord:
 
 def test_cache_holds_sub_keys_within_their_creators() -> None:
     import msgspec
+
     from switchyard.accounts.cache import KeyCache
 
     cache = KeyCache()

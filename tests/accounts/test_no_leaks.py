@@ -9,11 +9,18 @@ from typing import Any
 import msgspec
 import pytest
 
-from switchyard.accounts.admin_api import AdminAPI
 from switchyard.accounts.config import AccountsConfig, load_accounts_config
 from switchyard.accounts.keys import generate_key, hash_key
+from switchyard.api.admin import AdminAPI
 from switchyard.errors import GatewayError
-from tests.accounts.conftest import ADMIN_KEY, PG_DSN, SECRET_KEY, Factory, bearer, request
+from tests.accounts.conftest import (
+    ADMIN_KEY,
+    PG_DSN,
+    SECRET_KEY,
+    Factory,
+    bearer,
+    request,
+)
 
 PROVIDER_KEY = "sk-provider-" + "p" * 24
 
@@ -86,6 +93,7 @@ def test_config_repr_and_loading_redact(tmp_path: Any) -> None:
 
 def test_keys_and_ids_are_well_formed() -> None:
     import re
+
     from switchyard.accounts.keys import new_key_id, ulid
 
     keys = {generate_key() for _ in range(200)}

@@ -66,6 +66,7 @@ async def test_updates_and_new_keys_propagate(make_accounts: Factory) -> None:
 
     # ... which the refresh brings in anyway once it exists (created here with a known secret).
     import hashlib
+
     import msgspec
     rec, _ = await a.create_key(ROOT, KeyCreate(name="later"))
     forged = msgspec.structs.replace(rec, id=new_key_id(), key_hash=hashlib.sha256(key.encode()).hexdigest())

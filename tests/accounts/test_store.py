@@ -11,7 +11,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from switchyard.accounts.keys import KeyRecord, ProjectRecord, generate_key, hash_key, new_key_id
+from switchyard.accounts.keys import (
+    KeyRecord,
+    ProjectRecord,
+    generate_key,
+    hash_key,
+    new_key_id,
+)
 from switchyard.accounts.principal import Limits
 from switchyard.accounts.store import Store, open_store
 from tests.accounts.conftest import PG_DSN

@@ -16,8 +16,16 @@ from typing import Any
 from aiohttp import web
 
 from .base import Exchange, FailRule, FakeProvider
-from .replies import (Reply, count_prompt, count_words, merge_usage, resolve_reply,
-                      split_chars, split_words, truncate_words)
+from .replies import (
+    Reply,
+    count_prompt,
+    count_words,
+    merge_usage,
+    resolve_reply,
+    split_chars,
+    split_words,
+    truncate_words,
+)
 
 _ALNUM = string.ascii_letters + string.digits
 

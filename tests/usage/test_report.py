@@ -9,12 +9,12 @@ import json
 import pytest
 
 from switchyard.accounts.principal import Principal
+from switchyard.api.usage import routes
 from switchyard.errors import ErrorCategory, GatewayError
 from switchyard.http import Request, Response
 from switchyard.protocols.aisdk.metadata import report_json as memory_report_json
 from switchyard.telemetry.store import RecentRecords
 from switchyard.usage import report_json
-from switchyard.usage.routes import routes
 from tests.usage.conftest import record
 
 DAY1 = datetime.datetime(2026, 3, 1, 10, 30, tzinfo=datetime.timezone.utc).timestamp()

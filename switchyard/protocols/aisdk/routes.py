@@ -23,7 +23,7 @@ from switchyard.errors import GatewayError
 from switchyard.http import Request, Response, StreamResponse
 from switchyard.protocols.aisdk import errors, metadata, versions
 from switchyard.protocols.aisdk.frontdoor import AISDKEmbeddingFrontDoor, AISDKFrontDoor
-from switchyard.usage.routes import report_json as usage_report_json
+from switchyard.usage.report import report_json as usage_report_json
 
 Handler = Callable[[Request], Awaitable[Response | StreamResponse]]
 

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from switchyard.errors import AllAttemptsFailed, ErrorCategory, GatewayError, RequestError, UpstreamError
+from switchyard.errors import (
+    AllAttemptsFailed,
+    ErrorCategory,
+    GatewayError,
+    RequestError,
+    UpstreamError,
+)
 from switchyard.protocols.aisdk.errors import render_error, stream_error_part
 from switchyard.protocols.aisdk.frontdoor import AISDKFrontDoor
 from switchyard.telemetry.record import Attempt

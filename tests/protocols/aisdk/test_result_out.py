@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from switchyard.canonical import ChatResult, ReasoningPart, TextPart, ToolCallPart, Usage
+from switchyard.canonical import (
+    ChatResult,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from switchyard.protocols.aisdk.result_out import finish_reason, render_result, usage
 from tests.protocols.aisdk.helpers import record
 

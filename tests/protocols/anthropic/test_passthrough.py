@@ -14,7 +14,10 @@ from switchyard.canonical import Usage
 from switchyard.config.model import ProviderConfig
 from switchyard.errors import ErrorCategory, RequestError, UpstreamError
 from switchyard.protocols.anthropic import AnthropicAdapter
-from switchyard.protocols.anthropic.passthrough import AnthropicPassthroughStream, merge_beta
+from switchyard.protocols.anthropic.passthrough import (
+    AnthropicPassthroughStream,
+    merge_beta,
+)
 from switchyard.protocols.anthropic.request_in import BETA_KEY, VERSION_KEY
 from tests.protocols.anthropic.sse_helpers import accumulate, events, record
 from tests.protocols.openai_chat.helpers import splits

@@ -253,7 +253,9 @@ def test_temperature_is_clamped_to_anthropic_range() -> None:
 def test_reasoning_effort_becomes_a_thinking_budget() -> None:
     import msgspec as _m
 
-    from switchyard.canonical import ChatRequest as _CR, Message as _M, TextPart as _T
+    from switchyard.canonical import ChatRequest as _CR
+    from switchyard.canonical import Message as _M
+    from switchyard.canonical import TextPart as _T
     from switchyard.protocols.anthropic.request import build_body as _build
 
     req = _CR(model="m", messages=[_M("user", [_T("think")])], reasoning_effort="medium", temperature=0.5,

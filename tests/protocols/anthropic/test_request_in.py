@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from switchyard.canonical import ImagePart, ReasoningPart, TextPart, ToolCallPart, ToolChoice, ToolResultPart
+from switchyard.canonical import (
+    ImagePart,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    ToolChoice,
+    ToolResultPart,
+)
 from switchyard.catalog import load_catalog
 from switchyard.errors import ErrorCategory, RequestError
 from switchyard.protocols.anthropic.frontdoor import AnthropicFrontDoor, ModelResolver

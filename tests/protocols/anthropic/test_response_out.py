@@ -7,10 +7,27 @@ import json
 import pytest
 from anthropic.types import Message
 
-from switchyard.canonical import ChatResult, ReasoningPart, TextPart, ToolCallPart, Usage
-from switchyard.errors import AllAttemptsFailed, ErrorCategory, GatewayError, RequestError, UpstreamError
+from switchyard.canonical import (
+    ChatResult,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
+from switchyard.errors import (
+    AllAttemptsFailed,
+    ErrorCategory,
+    GatewayError,
+    RequestError,
+    UpstreamError,
+)
 from switchyard.protocols.anthropic import errors_out
-from switchyard.protocols.anthropic.response_out import render_passthrough, render_result, stop_reason, usage_out
+from switchyard.protocols.anthropic.response_out import (
+    render_passthrough,
+    render_result,
+    stop_reason,
+    usage_out,
+)
 from switchyard.telemetry.record import Attempt
 from tests.protocols.anthropic.sse_helpers import events, record
 

@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from switchyard.errors import AllAttemptsFailed, ErrorCategory, RequestError, UpstreamError
+from switchyard.errors import (
+    AllAttemptsFailed,
+    ErrorCategory,
+    RequestError,
+    UpstreamError,
+)
 from switchyard.http import Response, StreamResponse
 from switchyard.protocols.anthropic import errors_out
 from switchyard.protocols.anthropic.count_tokens import IMAGE_TOKENS, estimate_tokens

@@ -14,7 +14,16 @@ from botocore.eventstream import EventStreamBuffer
 
 from switchyard.errors import ErrorCategory, UpstreamError
 from switchyard.protocols.bedrock.eventstream import EventStreamDecoder
-from tests.fakes.aws_eventstream import BYTE, LONG, SHORT, TIMESTAMP, Typed, encode_message, event, exception
+from tests.fakes.aws_eventstream import (
+    BYTE,
+    LONG,
+    SHORT,
+    TIMESTAMP,
+    Typed,
+    encode_message,
+    event,
+    exception,
+)
 
 WHEN = datetime(2026, 11, 25, 13, 45, 7, 123000, tzinfo=timezone.utc)
 UID = uuid.UUID("12345678-1234-5678-1234-567812345678")

@@ -10,7 +10,12 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from switchyard.protocols.bedrock.sigv4 import Credentials, SigV4Signer, canonical_uri, host_header
+from switchyard.protocols.bedrock.sigv4 import (
+    Credentials,
+    SigV4Signer,
+    canonical_uri,
+    host_header,
+)
 
 NOW = datetime(2026, 11, 25, 13, 45, 7, tzinfo=timezone.utc)
 BODY = b'{"messages":[{"role":"user","content":[{"text":"hi"}]}]}'

@@ -6,7 +6,15 @@ import random
 
 import pytest
 
-from switchyard.canonical import Finish, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStart, Usage, UsageReport
+from switchyard.canonical import (
+    Finish,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
 from switchyard.errors import ErrorCategory, UpstreamError
 from switchyard.protocols.bedrock.stream import BedrockStreamDecoder
 from tests.fakes.aws_eventstream import encode_message

@@ -9,7 +9,13 @@ import msgspec
 import pytest
 from multidict import CIMultiDict
 
-from switchyard.errors import AllAttemptsFailed, ErrorCategory, GatewayError, RequestError, UpstreamError
+from switchyard.errors import (
+    AllAttemptsFailed,
+    ErrorCategory,
+    GatewayError,
+    RequestError,
+    UpstreamError,
+)
 from switchyard.protocols.openai_chat.errors import classify, parse_error, render_error
 from switchyard.telemetry.record import Attempt
 

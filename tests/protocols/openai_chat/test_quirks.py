@@ -24,7 +24,10 @@ from switchyard.errors import ErrorCategory, RequestError, UpstreamError
 from switchyard.protocols.openai_chat.adapter import OpenAIChatAdapter
 from switchyard.protocols.openai_chat.passthrough import OpenAIPassthroughStream
 from switchyard.protocols.openai_chat.quirks import NO_QUIRKS, QUIRKS, quirks_for
-from switchyard.protocols.openai_chat.request_out import encode_canonical, encode_passthrough
+from switchyard.protocols.openai_chat.request_out import (
+    encode_canonical,
+    encode_passthrough,
+)
 from switchyard.protocols.openai_chat.stream_in import OpenAIStreamDecoder
 from tests.protocols.openai_chat.helpers import fixture, splits
 

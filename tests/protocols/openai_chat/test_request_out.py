@@ -18,7 +18,11 @@ from switchyard.canonical import (
     ToolResultPart,
 )
 from switchyard.protocols.openai_chat.request_in import parse_request
-from switchyard.protocols.openai_chat.request_out import build_body, encode_canonical, encode_passthrough
+from switchyard.protocols.openai_chat.request_out import (
+    build_body,
+    encode_canonical,
+    encode_passthrough,
+)
 
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}

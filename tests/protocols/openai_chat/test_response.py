@@ -8,9 +8,19 @@ from typing import Any
 import msgspec
 import pytest
 
-from switchyard.canonical import ChatResult, ReasoningPart, TextPart, ToolCallPart, Usage
+from switchyard.canonical import (
+    ChatResult,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from switchyard.errors import ErrorCategory, UpstreamError
-from switchyard.protocols.openai_chat.response import augment_passthrough, parse_result, render_result
+from switchyard.protocols.openai_chat.response import (
+    augment_passthrough,
+    parse_result,
+    render_result,
+)
 from switchyard.telemetry.record import Attempt, GenerationRecord
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from openai.types.chat import ChatCompletionChunk
 
 from switchyard.canonical import (
@@ -18,7 +17,10 @@ from switchyard.canonical import (
 )
 from switchyard.errors import ErrorCategory, UpstreamError
 from switchyard.protocols.openai_chat.stream_in import OpenAIStreamDecoder
-from switchyard.protocols.openai_chat.stream_out import OpenAIStreamEncoder, encode_stream_error
+from switchyard.protocols.openai_chat.stream_out import (
+    OpenAIStreamEncoder,
+    encode_stream_error,
+)
 from switchyard.telemetry.record import Attempt, GenerationRecord
 from tests.protocols.openai_chat.helpers import sse_json
 

@@ -12,7 +12,10 @@ from openai.lib.streaming.responses._responses import ResponseStreamState
 from openai.types.responses import ResponseStreamEvent
 
 from switchyard.canonical import Usage
-from switchyard.protocols.openai_responses.request_in import ResponsesInbound, parse_request
+from switchyard.protocols.openai_responses.request_in import (
+    ResponsesInbound,
+    parse_request,
+)
 from switchyard.telemetry.record import Attempt, GenerationRecord
 
 EVENTS = pydantic.TypeAdapter(ResponseStreamEvent)

@@ -18,7 +18,10 @@ from switchyard.canonical import (
     ToolResultPart,
 )
 from switchyard.errors import ErrorCategory, RequestError
-from switchyard.protocols.openai_responses.request_in import ResponsesInbound, parse_request
+from switchyard.protocols.openai_responses.request_in import (
+    ResponsesInbound,
+    parse_request,
+)
 
 FN = {"type": "function", "name": "get_weather", "description": "Weather for a city",
       "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}, "strict": True}

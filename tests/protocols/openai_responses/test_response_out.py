@@ -8,12 +8,21 @@ import msgspec
 import pytest
 from openai.types.responses import Response
 
-from switchyard.canonical import ChatResult, ReasoningPart, TextPart, ToolCallPart, Usage
+from switchyard.canonical import (
+    ChatResult,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    Usage,
+)
 from switchyard.catalog import load_catalog
 from switchyard.config.model import Config
 from switchyard.errors import RequestError
 from switchyard.protocols.openai_responses import response_out
-from switchyard.protocols.openai_responses.frontdoor import ModelNames, OpenAIResponsesFrontDoor
+from switchyard.protocols.openai_responses.frontdoor import (
+    ModelNames,
+    OpenAIResponsesFrontDoor,
+)
 from tests.gateway_harness import NO_DATA, model
 from tests.protocols.openai_responses.helpers import inbound, record
 

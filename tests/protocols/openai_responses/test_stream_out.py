@@ -3,7 +3,6 @@ acceptance by the SDK's schema and stream accumulator."""
 
 from __future__ import annotations
 
-
 from switchyard.canonical import (
     Finish,
     ReasoningDelta,
@@ -18,7 +17,13 @@ from switchyard.canonical import (
 from switchyard.errors import ErrorCategory, UpstreamError
 from switchyard.protocols.openai_responses.frontdoor import OpenAIResponsesFrontDoor
 from switchyard.protocols.openai_responses.stream_out import ResponsesStreamEncoder
-from tests.protocols.openai_responses.helpers import check_with_sdk, inbound, record, sse_events, types
+from tests.protocols.openai_responses.helpers import (
+    check_with_sdk,
+    inbound,
+    record,
+    sse_events,
+    types,
+)
 
 FN = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
 
