@@ -16,10 +16,11 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from switchyard.catalog.names import ModelNames
 from switchyard.errors import ErrorCategory, GatewayError, RequestError, UpstreamError
 from switchyard.http import Request, Response
 from switchyard.protocols.anthropic import errors_out
-from switchyard.protocols.anthropic.frontdoor import PROTOCOL, ModelResolver
+from switchyard.protocols.anthropic.frontdoor import PROTOCOL
 from switchyard.protocols.anthropic.request_in import remember_headers
 from switchyard.protocols.anthropic.validate import (
     Scan,
@@ -45,7 +46,7 @@ def estimate_tokens(data: dict[str, Any]) -> int:
 
 
 class TokenCounter:
-    def __init__(self, app: Any, resolve: ModelResolver) -> None:
+    def __init__(self, app: Any, resolve: ModelNames) -> None:
         self.app = app
         self.resolve = resolve
 

@@ -16,7 +16,6 @@ it is, and routing answers 404 ``not_found_error`` for it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ import msgspec
 
 from switchyard.canonical import ChatResult
 from switchyard.catalog import Catalog
+from switchyard.catalog.names import ModelNames
 from switchyard.errors import GatewayError
 from switchyard.gateway.frontdoor import FrontDoor, StreamEncoder
 from switchyard.gateway.inbound import Inbound
@@ -33,48 +33,13 @@ from switchyard.protocols.anthropic.stream_out import AnthropicStreamEncoder
 from switchyard.telemetry.record import GenerationRecord
 
 PROTOCOL = "anthropic-messages"
-_SUFFIX = re.compile(r"-(?:\d{8}|latest)$")
-
-
-class ModelResolver:
-    def __init__(self, catalog: Catalog, anthropic_providers: Iterable[str] = ("anthropic",)) -> None:
-        native = set(anthropic_providers)
-        self._ids = frozenset(m.id for m in catalog)
-        self._by_provider_id: dict[str, str] = {}
-        for first in (True, False):  # Anthropic-protocol offerings win over other providers' ids
-            for m in catalog:
-                for o in m.offerings:
-                    if (o.provider in native) == first:
-                        self._by_provider_id.setdefault(o.model_id, m.id)
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, name: str) -> str:
-        found = self._cache.get(name)
-        if found is None:
-            found = self._resolve(name)
-            if len(self._cache) < 10_000:  # callers choose the names: bound what we remember
-                self._cache[name] = found
-        return found
-
-    def _resolve(self, name: str) -> str:
-        if name in self._ids:
-            return name
-        bare = name[len("anthropic/"):] if name.startswith("anthropic/") else name
-        if "/" in bare:
-            return name
-        for candidate in dict.fromkeys((bare, _SUFFIX.sub("", bare))):
-            if f"anthropic/{candidate}" in self._ids:
-                return f"anthropic/{candidate}"
-            if candidate in self._by_provider_id:
-                return self._by_provider_id[candidate]
-        return name
 
 
 class AnthropicFrontDoor(FrontDoor):
     protocol = PROTOCOL
 
     def __init__(self, catalog: Catalog, anthropic_providers: Iterable[str] = ("anthropic",)) -> None:
-        self.resolve = ModelResolver(catalog, anthropic_providers)
+        self.resolve = ModelNames(catalog, "anthropic", anthropic_providers)  # bare Claude ids too
         self._reasoning = frozenset(m.id for m in catalog if "reasoning" in m.capabilities)
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> Inbound:

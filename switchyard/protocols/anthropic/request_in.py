@@ -60,7 +60,7 @@ def _wants_json(data: Mapping[str, Any]) -> bool:
 
 def parse_request(body: bytes, headers: Mapping[str, str], resolve: Callable[[str], str],
                   reasoning_models: frozenset[str] = frozenset()) -> Inbound:
-    """``resolve`` maps the caller's model name to a catalog id (see ``frontdoor.ModelResolver``);
+    """``resolve`` maps the caller's model name to a catalog id (see ``catalog.names.ModelNames``);
     ``reasoning_models`` are the catalog ids whose thinking settings are hinted to other providers."""
     data = decode_body(body)
     model = data.get("model")

@@ -10,7 +10,6 @@ answers 404 ``model_not_found``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ import msgspec
 
 from switchyard.canonical import ChatResult
 from switchyard.catalog import Catalog
+from switchyard.catalog.names import ModelNames
 from switchyard.errors import GatewayError
 from switchyard.gateway.frontdoor import FrontDoor, StreamEncoder
 from switchyard.gateway.inbound import Inbound
@@ -30,48 +30,15 @@ from switchyard.protocols.openai_responses.stream_out import ResponsesStreamEnco
 from switchyard.telemetry.record import GenerationRecord
 
 PROTOCOL = "openai-responses"
-_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|latest)$")
-
-
-class ModelNames:
-    def __init__(self, catalog: Catalog, preferred: str = "openai") -> None:
-        self._ids = frozenset(m.id for m in catalog)
-        self._by_provider_id: dict[str, str] = {}
-        for first in (True, False):
-            for m in catalog:
-                for o in m.offerings:
-                    if (o.provider == preferred) == first:
-                        self._by_provider_id.setdefault(o.model_id, m.id)
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, name: str) -> str:
-        found = self._cache.get(name)
-        if found is None:
-            found = self._resolve(name)
-            if len(self._cache) < 10_000:  # callers choose the names: bound what we remember
-                self._cache[name] = found
-        return found
-
-    def _resolve(self, name: str) -> str:
-        if name in self._ids or "/" in name:
-            return name
-        for candidate in dict.fromkeys((name, _SUFFIX.sub("", name))):
-            if f"openai/{candidate}" in self._ids:
-                return f"openai/{candidate}"
-            if candidate in self._by_provider_id:
-                return self._by_provider_id[candidate]
-        return name
 
 
 class OpenAIResponsesFrontDoor(FrontDoor):
     protocol = PROTOCOL
 
     def __init__(self, catalog: Catalog | None = None) -> None:
-        self.resolve = ModelNames(catalog) if catalog is not None else (lambda name: name)
+        self.resolve = ModelNames(catalog, "openai", ("openai",)) if catalog is not None else (lambda name: name)
         self._reasoning = frozenset(m.id for m in catalog if "reasoning" in m.capabilities) \
             if catalog is not None else None
-        # The encoder of each live stream, so that an upstream failure can end it in sequence
-        # (stream_error is not handed the encoder). Entries go when their stream is collected.
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> Inbound:
         return parse_request(body, self.resolve, self._reasoning)

@@ -17,8 +17,9 @@ from switchyard.canonical import (
     ToolResultPart,
 )
 from switchyard.catalog import load_catalog
+from switchyard.catalog.names import ModelNames
 from switchyard.errors import ErrorCategory, RequestError
-from switchyard.protocols.anthropic.frontdoor import AnthropicFrontDoor, ModelResolver
+from switchyard.protocols.anthropic.frontdoor import AnthropicFrontDoor
 from switchyard.protocols.anthropic.request_in import BETA_KEY, VERSION_KEY
 from tests.gateway_harness import NO_DATA, model
 from tests.protocols.anthropic.sse_helpers import body
@@ -191,7 +192,7 @@ def test_model_resolution(name: str, resolved: str) -> None:
 def test_anthropic_offering_wins_over_other_providers_with_the_same_id() -> None:
     cat = load_catalog({"x/one": model({"openai": "claude-dup"}), "y/two": model({"anthropic": "claude-dup"})},
                        data_file=NO_DATA)
-    assert ModelResolver(cat, ["anthropic"])("claude-dup") == "y/two"
+    assert ModelNames(cat, "anthropic", ["anthropic"])("claude-dup") == "y/two"
 
 
 # ---- translation to canonical ----

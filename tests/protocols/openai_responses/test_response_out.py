@@ -16,13 +16,11 @@ from switchyard.canonical import (
     Usage,
 )
 from switchyard.catalog import load_catalog
+from switchyard.catalog.names import ModelNames
 from switchyard.config.model import Config
 from switchyard.errors import RequestError
 from switchyard.protocols.openai_responses import response_out
-from switchyard.protocols.openai_responses.frontdoor import (
-    ModelNames,
-    OpenAIResponsesFrontDoor,
-)
+from switchyard.protocols.openai_responses.frontdoor import OpenAIResponsesFrontDoor
 from tests.gateway_harness import NO_DATA, model
 from tests.protocols.openai_responses.helpers import inbound, record
 
@@ -119,7 +117,8 @@ def test_model_names() -> None:
                               "models": {"openai/gpt-5": model({"openai": "gpt-5", "anthropic": "x"}),
                                          "acme/claude": model({"anthropic": "claude-9"}),
                                          "acme/gpt-y": model({"openai": "gpt-y-1"})}}, Config)
-    names = ModelNames(load_catalog(config.models, enabled=config.providers.keys(), data_file=NO_DATA))
+    names = ModelNames(load_catalog(config.models, enabled=config.providers.keys(), data_file=NO_DATA),
+                       "openai", ("openai",))
     assert names("gpt-5") == "openai/gpt-5"
     assert names("gpt-5-2025-08-07") == "openai/gpt-5"
     assert names("gpt-5-latest") == "openai/gpt-5"
