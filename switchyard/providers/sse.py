@@ -7,6 +7,8 @@ CRLF line endings and events split across reads. Work per event is a few slices:
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SSEDecoder:
     __slots__ = ("_buf",)
@@ -58,3 +60,40 @@ class SSEDecoder:
         if not data:
             return None
         return event, data[0] if len(data) == 1 else b"\n".join(data)
+
+
+class SSEStreamDecoder:
+    """The shared skeleton of SSE stream decoders (a StreamDecoder): events decoded before an error
+    in the same read are delivered first and the error is raised on the next call; at the end, a
+    half-received last event counts as a cut stream. Subclasses decode events in ``_handle``
+    (setting ``_error`` to stop) and check completeness in ``_finish``."""
+
+    def __init__(self) -> None:
+        self._sse = SSEDecoder()
+        self._error: Any = None  # an UpstreamError to raise on the next call
+
+    def feed(self, data: bytes) -> list[Any]:
+        if self._error is not None:
+            raise self._error
+        return self._handle(self._sse.feed(data))
+
+    def close(self) -> list[Any]:
+        from switchyard.errors import ErrorCategory, UpstreamError
+
+        if self._error is not None:
+            raise self._error
+        try:
+            out = self._handle(self._sse.flush())
+        except UpstreamError as exc:
+            if exc.category is not ErrorCategory.BAD_RESPONSE:
+                raise
+            out = []  # a half-received last event: the stream was cut, reported by _finish
+        if self._error is not None and self._error.category is not ErrorCategory.BAD_RESPONSE:
+            raise self._error
+        return self._finish(out)
+
+    def _handle(self, raw: list[tuple[str | None, bytes]]) -> list[Any]:
+        raise NotImplementedError
+
+    def _finish(self, out: list[Any]) -> list[Any]:
+        raise NotImplementedError

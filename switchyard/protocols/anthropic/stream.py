@@ -31,7 +31,7 @@ from switchyard.protocols.anthropic.response import (
     to_usage,
 )
 from switchyard.providers.base import StreamDecoder
-from switchyard.providers.sse import SSEDecoder
+from switchyard.providers.sse import SSEStreamDecoder
 
 
 class _Delta(msgspec.Struct):
@@ -67,31 +67,15 @@ class _Tool:
         self.seen = False
 
 
-class AnthropicStreamDecoder(StreamDecoder):
+class AnthropicStreamDecoder(SSEStreamDecoder, StreamDecoder):
     def __init__(self) -> None:
-        self._sse = SSEDecoder()
+        super().__init__()
         self._tools: dict[int, _Tool] = {}  # content block index -> tool call
         self._usage = WireUsage()
         self._finished = False
         self._done = False
-        self._error: UpstreamError | None = None
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        if self._error is not None:
-            raise self._error
-        return self._handle(self._sse.feed(data))
-
-    def close(self) -> list[StreamEvent]:
-        if self._error is not None:
-            raise self._error
-        try:
-            out = self._handle(self._sse.flush())
-        except UpstreamError as exc:
-            if exc.category is not ErrorCategory.BAD_RESPONSE:
-                raise
-            out = []  # a half-received last event: the stream was cut, reported below
-        if self._error is not None and self._error.category is not ErrorCategory.BAD_RESPONSE:
-            raise self._error
+    def _finish(self, out: list[StreamEvent]) -> list[StreamEvent]:
         if not self._done:
             raise UpstreamError(ErrorCategory.SERVER_ERROR, "anthropic: stream ended before message_stop")
         return out

@@ -35,36 +35,20 @@ from switchyard.protocols.gemini.response import (
     to_usage,
 )
 from switchyard.providers.base import StreamDecoder
-from switchyard.providers.sse import SSEDecoder
+from switchyard.providers.sse import SSEStreamDecoder
 
 
-class GeminiStreamDecoder(StreamDecoder):
+class GeminiStreamDecoder(SSEStreamDecoder, StreamDecoder):
     def __init__(self, slug: str = "google") -> None:
+        super().__init__()
         self._slug = slug
-        self._sse = SSEDecoder()
         self._tag = ""
         self._started = False
         self._tools = 0
         self._usage: WireUsage | None = None
         self._finished = False
-        self._error: UpstreamError | None = None
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        if self._error is not None:
-            raise self._error
-        return self._handle(self._sse.feed(data))
-
-    def close(self) -> list[StreamEvent]:
-        if self._error is not None:
-            raise self._error
-        try:
-            out = self._handle(self._sse.flush())
-        except UpstreamError as exc:
-            if exc.category is not ErrorCategory.BAD_RESPONSE:
-                raise
-            out = []  # a half-received last event: the stream was cut, reported below
-        if self._error is not None and self._error.category is not ErrorCategory.BAD_RESPONSE:
-            raise self._error
+    def _finish(self, out: list[StreamEvent]) -> list[StreamEvent]:
         if not self._finished:
             raise UpstreamError(ErrorCategory.SERVER_ERROR, f"{self._slug}: stream ended before a finish reason")
         if self._usage is not None:
