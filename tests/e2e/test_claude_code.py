@@ -15,60 +15,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.gateway_harness import gateway, model
+from tests.npm_cli import install_cli
 
 CLAUDE_CODE_VERSION = "2.1.331"
-NODE_ROOT = Path(__file__).resolve().parents[1] / ".node"
-NODE_DIR = NODE_ROOT / "claude-code"
-CLAUDE = NODE_DIR / "node_modules" / ".bin" / "claude"
-INSTALL_TIMEOUT_S = 600
 RUN_TIMEOUT_S = 240
 MAIN_MODEL = "claude-sonnet-4-5-20250929"
 SMALL_MODEL = "claude-haiku-4-5-20251001"
 
 
-def _installed_version() -> str | None:
-    package = NODE_DIR / "node_modules" / "@anthropic-ai" / "claude-code" / "package.json"
-    try:
-        return json.loads(package.read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 @pytest.fixture(scope="module")
 def claude_bin() -> Path:
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("node/npm is not installed: cannot install Claude Code")
-    if _installed_version() != CLAUDE_CODE_VERSION or not CLAUDE.exists():
-        NODE_DIR.mkdir(parents=True, exist_ok=True)
-        ignore = NODE_ROOT / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
-        try:
-            done = subprocess.run(
-                [npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--loglevel=error",
-                 f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"],
-                capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pytest.skip(f"installing Claude Code from npm took over {INSTALL_TIMEOUT_S}s (no network to the registry?)")
-        if done.returncode != 0 or not CLAUDE.exists():
-            pytest.skip(f"could not install @anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} from npm "
-                        f"(no network to the registry?): {(done.stderr or done.stdout).strip()[-500:]}")
-    try:
-        version = subprocess.run([str(CLAUDE), "--version"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"the installed Claude Code does not run here: {exc}")
-    if version.returncode != 0 or CLAUDE_CODE_VERSION not in version.stdout:
-        pytest.skip(f"the installed Claude Code does not run here: {version.stderr.strip()[-300:]}")
-    return CLAUDE
+    return install_cli("@anthropic-ai/claude-code", CLAUDE_CODE_VERSION, "claude", "Claude Code")
 
 
 def _env(base_url: str, home: Path) -> dict[str, str]:

@@ -21,59 +21,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.gateway_harness import gateway, model
+from tests.npm_cli import install_cli
 
 CODEX_VERSION = "0.169.0"
-NODE_ROOT = Path(__file__).resolve().parents[1] / ".node"
-NODE_DIR = NODE_ROOT / "codex"
-CODEX = NODE_DIR / "node_modules" / ".bin" / "codex"
-INSTALL_TIMEOUT_S = 600
 RUN_TIMEOUT_S = 180
-
-
-def _installed_version() -> str | None:
-    package = NODE_DIR / "node_modules" / "@openai" / "codex" / "package.json"
-    try:
-        return json.loads(package.read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 @pytest.fixture(scope="module")
 def codex_bin() -> Path:
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("node/npm is not installed: cannot install the Codex CLI")
-    if _installed_version() != CODEX_VERSION or not CODEX.exists():
-        NODE_DIR.mkdir(parents=True, exist_ok=True)
-        ignore = NODE_ROOT / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
-        try:
-            done = subprocess.run(
-                [npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--loglevel=error",
-                 f"@openai/codex@{CODEX_VERSION}"],
-                capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pytest.skip(f"installing the Codex CLI from npm took over {INSTALL_TIMEOUT_S}s (no network to the "
-                        f"registry?)")
-        if done.returncode != 0 or not CODEX.exists():
-            pytest.skip(f"could not install @openai/codex@{CODEX_VERSION} from npm (no network to the "
-                        f"registry?): {(done.stderr or done.stdout).strip()[-500:]}")
-    try:
-        version = subprocess.run([str(CODEX), "--version"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"the installed Codex CLI does not run here: {exc}")
-    if version.returncode != 0 or CODEX_VERSION not in version.stdout:
-        pytest.skip(f"the installed Codex CLI does not run here: {(version.stderr or version.stdout).strip()[-300:]}")
-    return CODEX
+    return install_cli("@openai/codex", CODEX_VERSION, "codex", "the Codex CLI")
 
 
 def _providers(openai_fake: Any, anthropic_fake: Any) -> dict[str, Any]:
