@@ -81,8 +81,13 @@ class Children:
     def __init__(self):
         self.procs: list[subprocess.Popen] = []
 
-    def spawn(self, cmd: list[str], **kw) -> subprocess.Popen:
-        p = subprocess.Popen(cmd, start_new_session=True, preexec_fn=_die_with_parent, **kw)
+    def spawn(self, cmd: list[str], cpus: set[int] | None = None, **kw) -> subprocess.Popen:
+        def setup() -> None:
+            _die_with_parent()
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+
+        p = subprocess.Popen(cmd, start_new_session=True, preexec_fn=setup, **kw)
         self.procs.append(p)
         return p
 
@@ -120,9 +125,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_ready(children: Children, cmd: list[str], what: str, timeout: float = 15.0):
+def cpu_sets(pin: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(CPUs of the proxy under test, CPUs of the fake and the load generator), or (None, None)."""
+    if not pin or not hasattr(os, "sched_getaffinity"):
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None, None
+    return {cpus[-1]}, set(cpus[:-1])
+
+
+def start_ready(children: Children, cmd: list[str], what: str, timeout: float = 15.0,
+                cpus: set[int] | None = None):
     """Start a bench helper and wait for its ``READY <port>`` line."""
-    p = children.spawn(cmd, stdout=subprocess.PIPE)
+    p = children.spawn(cmd, cpus=cpus, stdout=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r, _, _ = select.select([p.stdout], [], [], 0.2)
@@ -161,8 +177,8 @@ def start_gateway(args, children: Children, fake_port: int, tmp: Path):
     print(f"starting gateway: {shlex.join(cmd)}", flush=True)
     try:
         with open(log_path, "wb") as log:
-            p = children.spawn(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               cwd=tmp, env=env)
+            p = children.spawn(cmd, cpus=cpu_sets(args.pin)[0], stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, cwd=tmp, env=env)
     except OSError as e:
         return None, None, f"cannot start gateway: {e}"
     deadline = time.monotonic() + args.gateway_timeout
@@ -196,7 +212,7 @@ def run_load(args, children: Children, url: str, stream: bool, watch: dict[str, 
     cmd += ["--stream"] if stream else []
     for name, sid in watch.items():
         cmd += ["--watch", f"{name}={sid}"]
-    p = children.spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = children.spawn(cmd, cpus=cpu_sets(args.pin)[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = p.communicate(timeout=args.warmup + args.duration + 60)
     except subprocess.TimeoutExpired:
@@ -228,6 +244,9 @@ def parse_args(argv=None):
     ap.add_argument("--repeat", type=int, default=1,
                     help="run every scenario/target N times, interleaved, and report medians (default 1)")
     ap.add_argument("--json", metavar="PATH", help="also write the raw results as JSON")
+    ap.add_argument("--pin", action="store_true",
+                    help="run the proxy under test alone on the last CPU, the fake and the load generator "
+                         "on the others (steadier CPU figures on small machines)")
     a = ap.parse_args(argv)
     only = [t.strip().replace("bare-proxy", "bare") for t in a.only.split(",") if t.strip()]
     bad = [t for t in only if t not in TARGETS]
@@ -250,14 +269,16 @@ def main(argv=None) -> int:
         tmp = Path(tmp_ctx.name)
         fake, fake_port = start_ready(children, [
             sys.executable, str(HERE / "_fake_provider.py"), "--host", HOST, "--port", "0",
-            "--chunks", str(args.chunks), "--chunk-delay-ms", str(args.chunk_delay_ms)], "fake provider")
+            "--chunks", str(args.chunks), "--chunk-delay-ms", str(args.chunk_delay_ms)], "fake provider",
+            cpus=cpu_sets(args.pin)[1])
         targets: dict[str, tuple[str, int | None]] = {}  # name -> (base url, proxy session id)
         if "direct" in args.only:
             targets["direct"] = (f"http://{HOST}:{fake_port}", None)
         if "bare" in args.only:
             bare, bare_port = start_ready(children, [sys.executable, str(HERE / "_bare_proxy.py"), "--host",
                                                      HOST, "--port", "0", "--upstream",
-                                                     f"http://{HOST}:{fake_port}"], "bare proxy")
+                                                     f"http://{HOST}:{fake_port}"], "bare proxy",
+                                         cpus=cpu_sets(args.pin)[0])
             targets["bare"] = (f"http://{HOST}:{bare_port}", bare.pid)
         if "switchyard" in args.only:
             gw, gw_port, msg = start_gateway(args, children, fake_port, tmp)

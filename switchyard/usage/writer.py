@@ -119,15 +119,21 @@ class UsageWriter:
                 event, wait = self._stop, min(interval * 2 ** min(self.failures, 6), 5.0)
             else:
                 event, wait = self._event, interval
+            if len(self._q) < self.cfg.batch_size:
+                self._event.clear()  # a stale wake-up from rows the last write already took
             try:
                 await asyncio.wait_for(event.wait(), wait)
             except TimeoutError:
                 pass
-            self._event.clear()
             try:
                 ok = True
                 while self._q and ok and not self._closing:
                     ok = await self._write_once()
+                    # Only full batches go back to back; the rest waits for the next tick. Else,
+                    # under steady load, each write would take whatever arrived during the last
+                    # one: many small commits, each rewriting the same index pages.
+                    if len(self._q) < self.cfg.batch_size:
+                        break
                 if ok and not self._q and not self._closing:
                     await self._replay()
             except Exception:  # the loop must survive anything

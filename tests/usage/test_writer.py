@@ -129,3 +129,29 @@ async def test_database_going_away_and_back_loses_nothing(pg_proxy, tmp_path):
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         finally:
             await conn.close()
+
+
+async def test_under_steady_load_only_full_batches_go_back_to_back(make_writer):
+    """A partial batch waits for the next tick rather than following the last write at once: else each
+    write would take only what arrived during the previous one (many tiny commits)."""
+    w = make_writer(flush_interval_ms=60_000, batch_size=50)
+    sizes: list[int] = []
+    real_write = w.store.write
+
+    async def write(rows):
+        sizes.append(len(rows))
+        for i in range(3 if len(sizes) <= 2 else 0):  # rows keep arriving while a batch is written
+            w.submit(record(10_000 + len(sizes) * 10 + i))
+        await real_write(rows)
+
+    w.store.write = write
+    await w.start()
+    for i in range(120):
+        w.submit(record(i))
+    await wait_until(lambda: len(sizes) >= 2)
+    await asyncio.sleep(0.2)
+    # 120 queued: two full batches back to back; the remaining 20 + 6 arrivals wait for the tick
+    assert sizes == [50, 50]
+    assert len(w._q) == 26
+    await w.close()
+    assert w.written == 126 and sizes == [50, 50, 26]
