@@ -340,7 +340,9 @@ class RelayStream:
             self._owned = True
             self._run._stream_closed(self._resp)
 
-    async def pump(self, write: Callable[[bytes], None], flow: Any) -> None:
+    async def pump(self, write: Callable[[bytes], None], flow: Any) -> bytes:
+        """Write the body as it arrives; return its last piece (our metadata, or the error event),
+        which the server sends together with the end of the body: one write, not two."""
         run, relay, resp = self._run, self._relay, self._resp
         rec = run.rec
         self._owned = True
@@ -363,8 +365,8 @@ class RelayStream:
             rec.cost = run.cand.offering.pricing.cost(relay.usage) if relay.usage is not None else None
             rec.finish_reason, rec.status, rec.ended = relay.finish_reason, 200, time.monotonic()
             run._finished_ok()
-            write(relay.finish(rec))
+            return relay.finish(rec)  # type: ignore[no-any-return]
         except (UpstreamError, *_TRANSPORT) as exc:
-            write(run._stream_failed(exc, relay.usage))
+            return run._stream_failed(exc, relay.usage)
         finally:
             run._stream_closed(resp)

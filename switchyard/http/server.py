@@ -422,7 +422,7 @@ class _Conn(asyncio.Protocol):
                         t.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
 
                 try:
-                    await pump(write, self)
+                    last = await pump(write, self)
                 except Exception:
                     _log.exception("stream failed mid-body: %s %s", req.method, req.path)
                     return False
@@ -430,7 +430,7 @@ class _Conn(asyncio.Protocol):
                     self.on_write_pause = self.on_write_resume = None
                 if t.is_closing():
                     return False
-                t.write(_LAST_CHUNK)
+                t.write(b"%x\r\n%b\r\n%b" % (len(last), last, _LAST_CHUNK) if last else _LAST_CHUNK)
                 return ka
             try:
                 while True:
