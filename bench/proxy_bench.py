@@ -81,7 +81,7 @@ class Children:
     def __init__(self):
         self.procs: list[subprocess.Popen] = []
 
-    def spawn(self, cmd: list[str], cpus: set[int] | None = None, **kw) -> subprocess.Popen:
+    def spawn(self, cmd: list[str], cpus: list[int] | None = None, **kw) -> subprocess.Popen:
         def setup() -> None:
             _die_with_parent()
             if cpus:
@@ -125,18 +125,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_sets(pin: bool) -> tuple[set[int] | None, set[int] | None]:
+def cpu_sets(pin: bool) -> tuple[list[int] | None, list[int] | None]:
     """(CPUs of the proxy under test, CPUs of the fake and the load generator), or (None, None)."""
     if not pin or not hasattr(os, "sched_getaffinity"):
         return None, None
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         return None, None
-    return {cpus[-1]}, set(cpus[:-1])
+    return cpus[-1:], cpus[:-1]
 
 
 def start_ready(children: Children, cmd: list[str], what: str, timeout: float = 15.0,
-                cpus: set[int] | None = None):
+                cpus: list[int] | None = None):
     """Start a bench helper and wait for its ``READY <port>`` line."""
     p = children.spawn(cmd, cpus=cpus, stdout=subprocess.PIPE)
     deadline = time.monotonic() + timeout
@@ -177,7 +177,7 @@ def start_gateway(args, children: Children, fake_port: int, tmp: Path):
     print(f"starting gateway: {shlex.join(cmd)}", flush=True)
     try:
         with open(log_path, "wb") as log:
-            p = children.spawn(cmd, cpus=cpu_sets(args.pin)[0], stdout=log, stderr=subprocess.STDOUT,
+            p = children.spawn(cmd, cpus=args.proxy_cpus, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, cwd=tmp, env=env)
     except OSError as e:
         return None, None, f"cannot start gateway: {e}"
@@ -212,7 +212,7 @@ def run_load(args, children: Children, url: str, stream: bool, watch: dict[str, 
     cmd += ["--stream"] if stream else []
     for name, sid in watch.items():
         cmd += ["--watch", f"{name}={sid}"]
-    p = children.spawn(cmd, cpus=cpu_sets(args.pin)[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = children.spawn(cmd, cpus=args.other_cpus, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = p.communicate(timeout=args.warmup + args.duration + 60)
     except subprocess.TimeoutExpired:
@@ -253,6 +253,7 @@ def parse_args(argv=None):
     if bad:
         ap.error(f"--only: unknown target(s) {bad}; choose from {','.join(TARGETS)}")
     a.only = [t for t in TARGETS if t in only]
+    a.proxy_cpus, a.other_cpus = cpu_sets(a.pin)
     return a
 
 
@@ -270,7 +271,7 @@ def main(argv=None) -> int:
         fake, fake_port = start_ready(children, [
             sys.executable, str(HERE / "_fake_provider.py"), "--host", HOST, "--port", "0",
             "--chunks", str(args.chunks), "--chunk-delay-ms", str(args.chunk_delay_ms)], "fake provider",
-            cpus=cpu_sets(args.pin)[1])
+            cpus=args.other_cpus)
         targets: dict[str, tuple[str, int | None]] = {}  # name -> (base url, proxy session id)
         if "direct" in args.only:
             targets["direct"] = (f"http://{HOST}:{fake_port}", None)
@@ -278,7 +279,7 @@ def main(argv=None) -> int:
             bare, bare_port = start_ready(children, [sys.executable, str(HERE / "_bare_proxy.py"), "--host",
                                                      HOST, "--port", "0", "--upstream",
                                                      f"http://{HOST}:{fake_port}"], "bare proxy",
-                                         cpus=cpu_sets(args.pin)[0])
+                                         cpus=args.proxy_cpus)
             targets["bare"] = (f"http://{HOST}:{bare_port}", bare.pid)
         if "switchyard" in args.only:
             gw, gw_port, msg = start_gateway(args, children, fake_port, tmp)
