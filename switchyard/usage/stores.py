@@ -21,6 +21,14 @@ from switchyard.usage.query import numbered, report_rows, report_sql
 from switchyard.usage.schema import COLUMNS, Tables, row_dict
 
 
+# sqlite3 binds int, float, str and bytearray as they are; anything else, None included, goes to the
+# adapter registry and then to two attribute lookups (``__adapt__`` on the protocol type,
+# ``__conform__`` on the value) that each raise and format an AttributeError before the value is
+# bound as it was (CPython Modules/_sqlite/microprotocols.c). A usage row has several None columns, so
+# that was several exceptions per row. A registered adapter ends the search at the registry;
+# ``{}.get`` is a C callable that returns None for None, so NULL is still what gets bound.
+sqlite3.register_adapter(type(None), {}.get)
+
 MAX_ROWS_PER_INSERT = 1024  # x 28 columns: below SQLite's default bound of 32766 parameters
 
 

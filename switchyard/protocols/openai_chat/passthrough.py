@@ -1,8 +1,8 @@
 """The fast path: a Chat Completions stream relayed to a Chat Completions caller.
 
-Event bytes go out exactly as the provider sent them. Only three kinds of event are looked at, each
-found with a substring test before anything is parsed: an in-stream error, the usage chunk (which we
-asked for, whether or not the caller did) and ``[DONE]``. The last chunk the caller sees carries our
+Event bytes go out exactly as the provider sent them. Only a few kinds of event are read: an
+in-stream error, the finish chunk, the usage chunk (which we asked for, whether or not the caller
+did) and ``[DONE]``; ``stream_scan`` finds them without building the content chunks around them. The last chunk the caller sees carries our
 metadata: the usage chunk when the caller asked for usage, otherwise the held finish chunk.
 """
 
@@ -19,46 +19,16 @@ from switchyard.protocols.openai_chat.quirks import Quirks
 from switchyard.protocols.openai_chat.response import usage_in, usage_out
 from switchyard.protocols.openai_chat.stream_in import stream_error
 from switchyard.protocols.openai_chat.stream_out import DONE
+from switchyard.protocols.openai_chat.stream_scan import EventScan
 from switchyard.telemetry.record import GenerationRecord
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
 
-def _first_set(block: bytes, key: bytes, first: int) -> int:
-    """Where ``key`` ("usage", "finish_reason") first appears in ``block`` with a non-null value
-    (``first`` is the byte such a value starts with), or -1. Tolerates spaces after the ':'."""
-    i = block.find(key)
-    n = len(block)
-    while i >= 0:
-        j = i + len(key)
-        while j < n and block[j] in b" \t:":
-            j += 1
-        if j < n and block[j] == first:
-            return i
-        i = block.find(key, j)
-    return -1
-
-
-def _first_special(block: bytes) -> int:
-    """Offset of the first thing the relay must look at: a usage object, a finish reason, [DONE]
-    or an error. -1 for the common case of plain content chunks."""
-    # Fast path, four C-level scans: every "usage" and "finish_reason" in the block is null (how
-    # OpenAI writes content chunks, with compact JSON). Anything else takes the exact path below.
-    if block.count(b'"usage":null') == block.count(b'"usage"') \
-            and block.count(b'"finish_reason":null') == block.count(b'"finish_reason"') \
-            and b"[DONE]" not in block and b'"error"' not in block:
-        return -1
-    found = [i for i in (_first_set(block, b'"usage"', 0x7B), _first_set(block, b'"finish_reason"', 0x22),
-                         block.find(b"[DONE]"), block.find(b'"error"')) if i >= 0]
-    return min(found) if found else -1
-
-
-def _special_in(block: bytes) -> bool:
-    return _first_special(block) >= 0
-
-
 def _without_leading_comments(block: bytes) -> bytes:
+    if block.startswith(b"data"):
+        return block
     while block:
         end = block.find(b"\n\n")
         event = block[:end] if end >= 0 else block
@@ -70,7 +40,7 @@ def _without_leading_comments(block: bytes) -> bytes:
 
 class OpenAIPassthroughStream:
     __slots__ = ("_slug", "_wants_usage", "_buf", "_held", "_usage_chunk", "_rest", "usage", "finish_reason",
-                 "done", "model", "_usage_paths", "_error_paths", "_markers", "_started")
+                 "done", "model", "_usage_paths", "_error_paths", "_markers", "_started", "_scan")
 
     def __init__(self, slug: str, wants_usage: bool, quirks: Quirks | None = None) -> None:
         """``quirks`` (default: the entry named after ``slug``) says where else chunks carry usage and
@@ -79,6 +49,7 @@ class OpenAIPassthroughStream:
         self._usage_paths = q.usage_paths
         self._error_paths = q.error_paths
         self._markers = q.stream_markers
+        self._scan = EventScan(q.usage_paths + q.error_paths)
         self._slug = slug
         self._wants_usage = wants_usage
         self._buf = b""
@@ -100,7 +71,7 @@ class OpenAIPassthroughStream:
             self._buf = buf
             return b""
         self._buf = buf[end + 2:]
-        block = buf[:end + 2]
+        block = buf[:end + 2]  # the whole of buf, not a copy, when it ends with its blank line
         if not self._started:
             # Keep-alive comments before any data (": OPENROUTER PROCESSING") are not forwarded:
             # the first byte to the caller ends failover, and a comment is no answer yet.
@@ -113,16 +84,19 @@ class OpenAIPassthroughStream:
         if self._markers and self._marked(block):
             special = 0
         else:
-            special = _first_special(block)
+            special = self._scan.first_special(block)
             if special < 0:
                 return block  # common case: content chunks only, forwarded as they are
         # Events before the first special one go out untouched; only the rest is split and read.
         j = block.rfind(b"\n\n", 0, special)
         cut = j + 2 if j >= 0 else 0
         out: list[bytes] = [block[:cut]] if cut else []
+        # The first of these events is special and so, usually, are the rest (finish, usage,
+        # [DONE]): each is decoded at once, unless a marker sent the whole block here.
+        decode = not self._markers
         for event in block[cut:].split(b"\n\n"):
             if event:
-                kept = self._special(event)
+                kept = self._special(event, decode)
                 if kept is not None:
                     out.append(kept + b"\n\n")
         return b"".join(out)
@@ -138,11 +112,13 @@ class OpenAIPassthroughStream:
     def _marked(self, block: bytes) -> bool:
         return any(m in block for m in self._markers)
 
-    def _special(self, event: bytes) -> bytes | None:
+    def _special(self, event: bytes, decode: bool = False) -> bytes | None:
+        """``event`` as it goes to the caller, or None if it is held or dropped. ``decode``: read it
+        without first checking whether it is a plain content chunk."""
         if event.startswith(b"data: [DONE]") or event.startswith(b"data:[DONE]"):
             self.done = True
             return None
-        if not _special_in(event) and not (self._markers and self._marked(event)):
+        if not decode and not (self._markers and self._marked(event)) and self._scan.plain(event):
             return event
         payload = event.split(b":", 1)[1].strip() if event.startswith(b"data") else b""
         try:
@@ -172,7 +148,7 @@ class OpenAIPassthroughStream:
                 self._usage_chunk = chunk
                 return None  # re-sent, with our cost and metadata, at the end
         for choice in choices:
-            if choice.get("finish_reason"):
+            if isinstance(choice, dict) and choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
                 if not self._wants_usage:
                     self._held = chunk
