@@ -26,6 +26,7 @@ _FINISH, _FINISH_NULL, _FINISH_SET = b'"finish_reason"', b'"finish_reason":null'
 _DONE, _ERROR = b"[DONE]", b'"error"'
 _DATA = b"data: "
 _NEXT_EVENT = b"\n\ndata: "
+_DONE_EVENT = b"data: [DONE]\n\n"
 # msgspec's ValidationError ends with the path of the value that failed: "... - at `$[9].choices[0]...`"
 _AT_EVENT = re.compile(r"at `\$\[(\d+)\]")
 
@@ -103,22 +104,29 @@ class EventScan:
     def first_special(self, block: bytes) -> int:
         """Offset of the first event in ``block`` (complete events, each ending with a blank line)
         that is not a plain content chunk, or -1."""
-        if block.startswith(_DATA):
-            single = block.find(b"\n") == len(block) - 2  # one event: how a live provider's reads come
-            try:
-                if single:
-                    self._one(block[6:])
-                else:
-                    self._many(b"[" + b",".join(block[6:-2].split(_NEXT_EVENT)) + b"]")
-                return -1
-            except msgspec.ValidationError as e:
-                if single:
-                    return 0
-                m = _AT_EVENT.search(str(e))
-                if m is not None:
-                    return _event_offset(block, int(m.group(1)))
-            except msgspec.DecodeError:
-                pass  # [DONE], a comment or another field among the events
+        if not block.startswith(_DATA):
+            return scan_first_special(block)
+        # [DONE] ends a stream, and often the block: it is set aside so the rest decodes as JSON.
+        end = len(block) - len(_DONE_EVENT) if block.endswith(_DONE_EVENT) else len(block)
+        if end == 0:
+            return 0
+        body = block[6:end - 2]
+        try:
+            if b"\n" not in body:  # one event: how a live provider's reads usually come
+                self._one(body)
+            else:
+                parts = body.split(_NEXT_EVENT)
+                self._many(b"[" + b",".join(parts) + b"]")
+            return -1 if end == len(block) else end
+        except msgspec.ValidationError as e:
+            if b"\n" not in body:
+                return 0
+            m = _AT_EVENT.search(str(e))
+            if m is not None:
+                k = int(m.group(1))  # event k starts after k parts and k separators
+                return sum(map(len, parts[:k])) + len(_NEXT_EVENT) * k
+        except msgspec.DecodeError:
+            pass  # a comment or another field among the events, data: without a space
         return scan_first_special(block)
 
     def plain(self, event: bytes) -> bool:
@@ -138,13 +146,3 @@ class EventScan:
 def _decoders(extra_paths: tuple[tuple[str, ...], ...]):
     chunk = _plain_chunk(extra_paths)
     return msgspec.json.Decoder(list[chunk]).decode, msgspec.json.Decoder(chunk).decode
-
-
-def _event_offset(block: bytes, index: int) -> int:
-    """Where event number ``index`` of ``block`` starts (events joined by a blank line + data: )."""
-    pos = 0
-    for _ in range(index):
-        pos = block.find(_NEXT_EVENT, pos) + 2
-        if pos < 2:
-            return 0  # cannot happen for the blocks first_special decodes; read the whole block
-    return pos
