@@ -342,7 +342,9 @@ class RelayStream:
 
     async def pump(self, write: Callable[[bytes], None], flow: Any) -> bytes:
         """Write the body as it arrives; return its last piece (our metadata, or the error event),
-        which the server sends together with the end of the body: one write, not two."""
+        which the server sends together with the end of the body: one write, not two. ``write(b"")``
+        before waiting for the provider lets the server send what it holds (head, first chunk);
+        when the provider's answer is already complete, the server sends all of it at once."""
         run, relay, resp = self._run, self._relay, self._resp
         rec = run.rec
         self._owned = True
@@ -351,6 +353,7 @@ class RelayStream:
                 write(self._first)
                 self._first = b""
             if not relay.done:
+                write(b"")  # everything so far goes out before we wait for the provider
                 feed = relay.feed
 
                 def on_data(data: bytes) -> None:

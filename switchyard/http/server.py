@@ -412,26 +412,37 @@ class _Conn(asyncio.Protocol):
             if head_only or not first:
                 t.write(head + _LAST_CHUNK if http11 and not head_only else head)
                 return ka
-            t.write(head + (b"%x\r\n%b\r\n" % (len(first), first) if http11 else first))
             pump = getattr(resp.body, "pump", None) if http11 else None
             if pump is not None:
                 # Push mode: the body writes each piece as its source delivers it, no task switch
-                # per chunk; our write-buffer state throttles its source (pause/resume).
+                # per chunk; our write-buffer state throttles its source (pause/resume). Head and
+                # first chunk wait for the body's first write, which may be empty: a body calls
+                # write(b"") before it waits for its source. A body that is already complete (the
+                # provider's whole answer came in one read) then goes out in a single write.
+                held = [head + b"%x\r\n%b\r\n" % (len(first), first)]
+
                 def write(chunk: bytes) -> None:
-                    if chunk and not t.is_closing():
+                    if t.is_closing():
+                        return
+                    if held:
+                        t.write(held.pop() + (b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunk else b""))
+                    elif chunk:
                         t.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
 
                 try:
                     last = await pump(write, self)
                 except Exception:
                     _log.exception("stream failed mid-body: %s %s", req.method, req.path)
+                    write(b"")  # what was held is still the start of the (unterminated) body
                     return False
                 finally:
                     self.on_write_pause = self.on_write_resume = None
                 if t.is_closing():
                     return False
-                t.write(b"%x\r\n%b\r\n%b" % (len(last), last, _LAST_CHUNK) if last else _LAST_CHUNK)
+                end = b"%x\r\n%b\r\n%b" % (len(last), last, _LAST_CHUNK) if last else _LAST_CHUNK
+                t.write(held.pop() + end if held else end)
                 return ka
+            t.write(head + (b"%x\r\n%b\r\n" % (len(first), first) if http11 else first))
             try:
                 while True:
                     if self._write_paused:  # slow reader: don't run ahead of it

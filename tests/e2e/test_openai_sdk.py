@@ -105,6 +105,32 @@ async def test_streaming_with_usage(which, openai_fake, anthropic_fake):
 
 
 @pytest.mark.parametrize("which", ["openai", "anthropic"])
+async def test_stream_reaches_the_caller_while_the_provider_is_still_writing(which, openai_fake, anthropic_fake):
+    """The first words are relayed as they come, not when the provider's answer is complete."""
+    fake = openai_fake if which == "openai" else anthropic_fake
+    # the rest waits until the caller has seen text: after "echo: one" (OpenAI: role chunk and two
+    # words; Anthropic: message_start, content_block_start, ping and two words)
+    fake.for_next(1, hold_after_chunks=3 if which == "openai" else 5)
+    models = {"acme/chat": model({which: "m"})}
+    text, released_by_caller = "", False
+    async with gateway(providers(openai_fake, anthropic_fake), models) as gw:
+        try:
+            async with asyncio.timeout(10):  # the response head, too, must come before the release
+                stream = await client(gw).chat.completions.create(
+                    model="acme/chat", messages=[{"role": "user", "content": "one two three four five"}],
+                    stream=True, stream_options={"include_usage": True})
+                async for c in stream:
+                    if c.choices and c.choices[0].delta.content:
+                        text += c.choices[0].delta.content
+                        released_by_caller = released_by_caller or not fake.release.is_set()
+                        fake.release.set()  # only now may the provider go on
+        finally:
+            fake.release.set()  # a failure must not leave the fake (and the gateway's close) waiting
+    assert released_by_caller
+    assert text == "echo: one two three four five"
+
+
+@pytest.mark.parametrize("which", ["openai", "anthropic"])
 async def test_streaming_without_usage_puts_metadata_on_finish_chunk(which, openai_fake, anthropic_fake):
     models = {"acme/chat": model({which: f"{which}-model"})}
     async with gateway(providers(openai_fake, anthropic_fake), models) as gw:

@@ -26,6 +26,7 @@ SWITCH_DEFAULTS: dict[str, Any] = {
     "chunk_delay_s": 0.0,        # stream: sleep before each event after the first
     "hang": False,               # accept the request, never answer (until close)
     "cut_after_chunks": None,    # stream: close the connection after N events
+    "hold_after_chunks": None,   # stream: after N events, wait for fake.release.set()
     "stream_error_after": None,  # Anthropic stream: `event: error` after N events
     "context_window": None,      # prompt tokens above this -> context-length 400
     "supports_images": True,     # False -> provider's 400 for image content
@@ -140,6 +141,8 @@ class Exchange:
             self.abort()
         if self.events_sent:
             await self.pause(self.sw.chunk_delay_s)
+        if self.sw.hold_after_chunks is not None and self.events_sent == self.sw.hold_after_chunks:
+            await self.fake.release.wait()
         assert self.response is not None
         await self.response.write(data.encode())
         self.events_sent += 1
@@ -184,6 +187,7 @@ class FakeProvider:
         self.shutdown_timeout = shutdown_timeout
         self._runner: web.AppRunner | None = None
         self._stop: asyncio.Event | None = None
+        self.release = asyncio.Event()  # see hold_after_chunks
         self._closing = False
         self.loop: asyncio.AbstractEventLoop | None = None
 
