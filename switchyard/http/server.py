@@ -9,120 +9,35 @@ response with a single transport.write(). Modelled on uvicorn's httptools_impl.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
-import time
 from collections import deque
-from email.utils import formatdate
-from http import HTTPStatus
-from typing import Any, AsyncIterator, Awaitable, Callable
-from urllib.parse import parse_qsl
+from typing import Any
 
 import httptools
+
+from .messages import (
+    _CONTINUE,
+    ErrorResponder,
+    Handler,
+    Request,
+    Response,
+    StreamResponse,
+    _head,
+    default_error_responder,
+)
+from .stream_writer import send_stream
 
 __all__ = ["ErrorResponder", "HTTPServer", "Handler", "Request", "Response",
            "StreamResponse", "default_error_responder"]
 
 _log = logging.getLogger("switchyard.http")
 
-# Constant bytes/strings built once (HTTPStatus lookups are slow enum operations).
-_STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n" for s in HTTPStatus}
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_LAST_CHUNK = b"0\r\n\r\n"
-_CHUNKED = "transfer-encoding: chunked\r\n"
-_CONN_CLOSE = "connection: close\r\n"
-_CONN_KEEP = "connection: keep-alive\r\n"  # only HTTP/1.0 clients need to be told
 _NAMES: dict[bytes, str] = {}  # raw header name -> lower-cased str, to skip decode+lower
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")}
 _WRITE_HIGH = 64 * 1024   # transport buffer above which pause_writing() is called
 _SMALL_BODY = 64 * 1024   # below this head+body are joined: one syscall, one segment
 _LINGER = 2.0             # seconds we keep draining input after an error response
-
-
-class Request:
-    __slots__ = ("method", "path", "query", "headers", "body", "client", "state",
-                 "_params", "_keep_alive", "_http11")
-
-    def __init__(self, method: str, path: str, query: str, headers: dict[str, str],
-                 body: bytes, client: tuple[str, int] | None,
-                 keep_alive: bool = True, http11: bool = True) -> None:
-        self.method = method
-        self.path = path
-        self.query = query
-        self.headers = headers
-        self.body = body
-        self.client = client
-        self.state: object = None  # for the application (the authenticated caller, say)
-        self._params: dict[str, str] | None = None
-        self._keep_alive = keep_alive
-        self._http11 = http11
-
-    def query_params(self) -> dict[str, str]:
-        # Lazy: most gateway endpoints never look at the query string.
-        p = self._params
-        if p is None:
-            p = self._params = dict(parse_qsl(self.query, keep_blank_values=True))
-        return p
-
-
-class Response:
-    __slots__ = ("status", "body", "headers", "content_type")
-
-    def __init__(self, status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None,
-                 content_type: str = "application/json") -> None:
-        self.status = status
-        self.body = body
-        self.headers = headers
-        self.content_type = content_type
-
-
-class StreamResponse:
-    __slots__ = ("status", "body", "headers", "content_type")
-
-    def __init__(self, status: int, body: AsyncIterator[bytes], headers: list[tuple[str, str]] | None = None,
-                 content_type: str = "text/event-stream") -> None:
-        self.status = status
-        self.body = body
-        self.headers = headers
-        self.content_type = content_type
-
-
-Handler = Callable[[Request], Awaitable["Response | StreamResponse"]]
-ErrorResponder = Callable[[int, str, "Request | None"], Response]
-
-
-def default_error_responder(status: int, message: str, request: Request | None) -> Response:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    return Response(status, json.dumps({"error": {"message": message, "type": kind}}).encode())
-
-
-_date = [0, ""]
-
-
-def _date_line() -> str:
-    # Date is a MUST for origin servers; format it at most once per second.
-    now = int(time.time())
-    if now != _date[0]:
-        _date[0], _date[1] = now, f"date: {formatdate(now, usegmt=True)}\r\n"
-    return _date[1]
-
-
-def _head(status: int, ctype: str, headers, framing: str, ka: bool, http11: bool) -> bytes:
-    # App-supplied header names/values are trusted (no CR/LF check on the hot path).
-    s = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n"
-    s += _date_line()
-    if ctype:
-        s += f"content-type: {ctype}\r\n"
-    s += framing
-    if headers:
-        for k, v in headers:
-            s += f"{k}: {v}\r\n"
-    if not ka:
-        s += _CONN_CLOSE
-    elif not http11:
-        s += _CONN_KEEP
-    return (s + "\r\n").encode("latin-1")
 
 
 class _Rejected(Exception):
@@ -370,7 +285,7 @@ class _Conn(asyncio.Protocol):
                 _log.exception("handler failed: %s %s", req.method, req.path)
                 resp = srv._error_response(500, "Internal server error", req)
             if isinstance(resp, StreamResponse):
-                ka = await self._stream(req, resp)
+                ka = await send_stream(self, req, resp)
             elif not self._closed:
                 ka = req._keep_alive and not srv._closing
                 self._write(resp, req.method == "HEAD", ka, req._http11)
@@ -385,88 +300,6 @@ class _Conn(asyncio.Protocol):
             self._next()
         else:
             self._t.close()
-
-    async def _stream(self, req: Request, resp: StreamResponse) -> bool:
-        if self._closed:  # handler swallowed our cancellation
-            return False
-        it, t, http11, srv = resp.body.__aiter__(), self._t, req._http11, self._srv
-        head_only, first = req.method == "HEAD", b""
-        try:
-            # Wait for the first non-empty chunk so head and chunk go out in one write;
-            # an error before any byte was sent can still become a proper 500.
-            if not head_only:
-                try:
-                    while not first:
-                        first = await it.__anext__()
-                except StopAsyncIteration:
-                    pass
-                except Exception:
-                    _log.exception("stream failed before first chunk: %s %s", req.method, req.path)
-                    ka = req._keep_alive and not srv._closing
-                    self._write(srv._error_response(500, "Internal server error", req), False, ka, http11)
-                    return ka
-            # HTTP/1.0 has no chunked encoding: the body is delimited by closing.
-            ka = http11 and req._keep_alive and not srv._closing
-            head = _head(resp.status, resp.content_type, resp.headers,
-                         _CHUNKED if http11 else "", ka, http11)
-            if head_only or not first:
-                t.write(head + _LAST_CHUNK if http11 and not head_only else head)
-                return ka
-            pump = getattr(resp.body, "pump", None) if http11 else None
-            if pump is not None:
-                # Push mode: the body writes each piece as its source delivers it, no task switch
-                # per chunk; our write-buffer state throttles its source (pause/resume). Head and
-                # first chunk wait for the body's first write, which may be empty: a body calls
-                # write(b"") before it waits for its source. A body that is already complete (the
-                # provider's whole answer came in one read) then goes out in a single write.
-                held = [head + b"%x\r\n%b\r\n" % (len(first), first)]
-
-                def write(chunk: bytes) -> None:
-                    if t.is_closing():
-                        return
-                    if held:
-                        t.write(held.pop() + (b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunk else b""))
-                    elif chunk:
-                        t.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
-
-                try:
-                    last = await pump(write, self)
-                except Exception:
-                    _log.exception("stream failed mid-body: %s %s", req.method, req.path)
-                    write(b"")  # what was held is still the start of the (unterminated) body
-                    return False
-                finally:
-                    self.on_write_pause = self.on_write_resume = None
-                if t.is_closing():
-                    return False
-                end = b"%x\r\n%b\r\n%b" % (len(last), last, _LAST_CHUNK) if last else _LAST_CHUNK
-                t.write(held.pop() + end if held else end)
-                return ka
-            t.write(head + (b"%x\r\n%b\r\n" % (len(first), first) if http11 else first))
-            try:
-                while True:
-                    if self._write_paused:  # slow reader: don't run ahead of it
-                        await self._drain()
-                    try:
-                        chunk = await it.__anext__()
-                    except StopAsyncIteration:
-                        break
-                    if chunk:
-                        if t.is_closing():  # send failed; connection_lost not run yet, and a
-                            return False    # body that never suspends would spin writing
-                        t.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if http11 else chunk)
-            except Exception:
-                # Headers are out: a 500 is impossible; an unterminated body (we close)
-                # tells the client the response is broken.
-                _log.exception("stream failed mid-body: %s %s", req.method, req.path)
-                return False
-            if http11:
-                t.write(_LAST_CHUNK)
-            return ka
-        finally:
-            aclose = getattr(it, "aclose", None)  # HEAD, errors, cancellation
-            if aclose is not None:
-                await aclose()
 
     async def _drain(self) -> None:
         self._drain_waiter = self._loop.create_future()
