@@ -4,7 +4,6 @@ blocks on disk. WAL mode lets the CLI write while a gateway reads."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ from switchyard.accounts.store import (
     project_from_row,
     project_row,
 )
+from switchyard.sqlite_files import open_database
 
 T = TypeVar("T")
 
@@ -43,16 +43,15 @@ class SQLiteStore:
     def _open(self) -> None:
         if self._conn is not None:
             return
-        if self.path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+        self._conn = open_database(self.path, self._setup, isolation_level=None)
+
+    def _setup(self, conn: sqlite3.Connection) -> None:
         if self.path != ":memory:":
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         with conn:
             for stmt in self.sql.create:
                 conn.execute(stmt)
-        self._conn = conn
 
     async def init(self) -> None:
         if self._conn is None:

@@ -10,16 +10,15 @@ almost nothing."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any
 
+from switchyard.sqlite_files import open_database
 from switchyard.usage.query import numbered, report_rows, report_sql
 from switchyard.usage.schema import COLUMNS, Tables, row_dict
-
 
 # sqlite3 binds int, float, str and bytearray as they are; anything else, None included, goes to the
 # adapter registry and then to two attribute lookups (``__adapt__`` on the protocol type,
@@ -71,9 +70,9 @@ class SQLiteStore:
                 raise
 
     def _open(self) -> None:
-        if self.path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
+        self._conn = open_database(self.path, self._setup)
+
+    def _setup(self, conn: sqlite3.Connection) -> None:
         # Larger pages: a batch of rows dirties fewer pages, so fewer WAL frames (pwrite calls) per
         # commit. Takes effect only on a new database (before WAL mode is set); old files keep theirs.
         conn.execute("PRAGMA page_size=16384")
@@ -85,7 +84,6 @@ class SQLiteStore:
         with conn:
             for stmt in self.tables.create:
                 conn.execute(stmt)
-        self._conn = conn
 
     async def write(self, rows: Sequence[Sequence[Any]]) -> None:
         # The statements and their flat parameter lists are built here, on the event loop: the
