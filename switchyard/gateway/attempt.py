@@ -121,7 +121,7 @@ class AttemptRun:
 
     # ---- non-streaming ----
 
-    async def _exchange(self, call: UpstreamCall) -> tuple[int, bytes]:
+    async def _exchange(self, call: UpstreamCall) -> tuple[Response, bytes]:
         provider = self.adapter.provider
         resp = await self.client.send(provider.slug, call, provider.timeouts)
         try:
@@ -132,7 +132,7 @@ class AttemptRun:
             resp.release()
         if resp.status >= 300:
             raise self.adapter.parse_error(resp.status, resp.headers, body)
-        return resp.status, body
+        return resp, body  # headers are parsed only if asked for (embeddings read token counts there)
 
     async def _embed_many(self, calls: list[UpstreamCall]) -> tuple[int, EmbedResult]:
         """A provider that embeds one input per request (Titan): the calls go out concurrently, a
@@ -140,7 +140,7 @@ class AttemptRun:
         results: list[EmbedResult] = []
         for i in range(0, len(calls), _EMBED_FANOUT):
             done = await asyncio.gather(*(self._exchange(c) for c in calls[i:i + _EMBED_FANOUT]))
-            results += [self.adapter.parse_embed(body) for _, body in done]
+            results += [self.adapter.parse_embed(body, headers=resp.headers) for resp, body in done]
         tokens = sum(r.usage.input_tokens for r in results if r.usage is not None)
         merged = EmbedResult([v for r in results for v in r.embeddings],
                              Usage(input_tokens=tokens) if tokens else None, results[0].model if results else None)
@@ -149,17 +149,19 @@ class AttemptRun:
     async def complete(self) -> Outcome:
         adapter, rec, inbound = self.adapter, self.rec, self.inbound
         call = self._call()
+        resp: Response | None = None
         if isinstance(call, list):
             status, result = await self._embed_many(call)
             body = b""
         else:
-            status, body = await self._exchange(call)
+            resp, body = await self._exchange(call)
+            status = resp.status
         rec.first_token_at = rec.ended = time.monotonic()
         if self.passthrough:
             result, usage, finish = adapter.passthrough_result(body, inbound.kind)  # type: ignore[attr-defined]
         elif inbound.kind == "embedding":
-            if body:
-                result = adapter.parse_embed(body)
+            if resp is not None:
+                result = adapter.parse_embed(body, headers=resp.headers)
             usage, finish = result.usage, None
             if usage is None:  # some providers (Gemini) report no tokens for embeddings: ~4 chars a token
                 chars = sum(len(text) for text in inbound.canonical().inputs)

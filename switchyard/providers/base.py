@@ -97,12 +97,13 @@ class ProviderAdapter(ABC):
         return UpstreamCall(call.url, headers, call.body, call.method, private=True)
 
     # Embeddings are optional: a protocol without them says so, and the router moves on. A provider
-    # that embeds one input per request returns one call per input; parse_embed then reads each body.
+    # that embeds one input per request returns one call per input; parse_embed then reads each body
+    # (with its response's headers, where some providers put the token count).
     def build_embed(self, request: EmbedRequest, model_id: str) -> UpstreamCall | list[UpstreamCall]:
         raise RequestError(f"{self.provider.slug} ({self.protocol}) does not serve embeddings.",
                            category=ErrorCategory.UNSUPPORTED)
 
-    def parse_embed(self, body: bytes) -> EmbedResult:
+    def parse_embed(self, body: bytes, headers: Mapping[str, str] | None = None) -> EmbedResult:
         raise NotImplementedError
 
 

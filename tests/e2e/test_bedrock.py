@@ -189,7 +189,9 @@ async def test_embeddings_titan_and_cohere(bedrock_fake):
         assert [d.index for d in r.data] == [0, 1]
         assert r.data[1].embedding == pytest.approx(embedding_vector("second one here", 1024), rel=1e-6)
         assert bedrock_fake.last_request.json["input_type"] == "search_query"
-        assert r.usage.prompt_tokens == 7  # estimated: ceil(25 characters / 4)
+        # from InvokeModel's X-Amzn-Bedrock-Input-Token-Count header (the fake counts words), not
+        # the ceil(25 characters / 4) = 7 estimate the body alone would allow
+        assert r.usage.prompt_tokens == 5
         # Titan embeds one text per call: a batch fans out into signed calls, vectors in input order.
         before = len(bedrock_fake.requests)
         texts = [f"text number {i}" for i in range(11)]

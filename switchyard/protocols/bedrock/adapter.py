@@ -95,5 +95,5 @@ class BedrockAdapter(ProviderAdapter):
         body = embeddings.encode_request(request, model_id, self.provider.slug)
         return self._call(model_id, "invoke", "application/json", body)
 
-    def parse_embed(self, body: bytes) -> EmbedResult:
-        return embeddings.parse_result(body, self.provider.slug)
+    def parse_embed(self, body: bytes, headers: Mapping[str, str] | None = None) -> EmbedResult:
+        return embeddings.parse_result(body, self.provider.slug, embeddings.header_tokens(headers))

@@ -5,9 +5,10 @@ own format:
   normalize}`` -> ``{embedding, inputTextTokenCount}``. One text per call: the adapter contract makes
   one HTTP call per attempt, so a batch is refused as UNSUPPORTED (the router moves on).
 - Cohere (``cohere.embed-*``): ``{texts, input_type, embedding_types: ["float"]}`` (96 texts at most)
-  -> ``{embeddings: [[...]] | {float: [[...]]}, texts}``. The body has no token count (it is in the
-  ``x-amzn-bedrock-input-token-count`` response header, which ``parse_embed`` does not see), so usage
-  is estimated as ceil(characters / 4) from the ``texts`` echoed back.
+  -> ``{embeddings: [[...]] | {float: [[...]]}, texts}``. The body has no token count: InvokeModel
+  puts it in the ``X-Amzn-Bedrock-Input-Token-Count`` response header, which is what usage is read
+  from (for Titan too); only without it is usage estimated as ceil(characters / 4) from the
+  ``texts`` echoed back.
 
 Options from ``provider_options["bedrock"]`` (and the provider slug) are merged into the body last,
 e.g. ``{"input_type": "search_query", "truncate": "END"}`` for Cohere or ``{"normalize": false}``.
@@ -15,6 +16,7 @@ e.g. ``{"input_type": "search_query", "truncate": "END"}`` for Cohere or ``{"nor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -83,18 +85,30 @@ class _Body(msgspec.Struct):
 _decode = msgspec.json.Decoder(_Body).decode
 
 
-def parse_result(body: bytes, slug: str = "bedrock") -> EmbedResult:
+def header_tokens(headers: Mapping[str, str] | None) -> int | None:
+    """InvokeModel's input token count (``X-Amzn-Bedrock-Input-Token-Count``), if it is there."""
+    value = headers.get("x-amzn-bedrock-input-token-count") if headers is not None else None
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def parse_result(body: bytes, slug: str = "bedrock", input_tokens: int | None = None) -> EmbedResult:
+    """``input_tokens``: the count from the response header, which wins over the body's or an estimate."""
     bad = UpstreamError(ErrorCategory.BAD_RESPONSE, f"{slug}: provider returned unreadable embeddings")
     try:
         data = _decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise bad from None
     if data.embedding is not None:
-        return EmbedResult([data.embedding], Usage(input_tokens=data.inputTextTokenCount or 0))
+        tokens = input_tokens if input_tokens is not None else data.inputTextTokenCount or 0
+        return EmbedResult([data.embedding], Usage(input_tokens=tokens))
     vectors = data.embeddings
     if isinstance(vectors, dict):
         vectors = vectors.get("float")
     if not isinstance(vectors, list) or not all(isinstance(v, list) for v in vectors):
         raise bad
-    chars = sum(len(t) for t in data.texts or ())
-    return EmbedResult(vectors, Usage(input_tokens=-(-chars // 4)))
+    if input_tokens is None:
+        input_tokens = -(-sum(len(t) for t in data.texts or ()) // 4)
+    return EmbedResult(vectors, Usage(input_tokens=input_tokens))

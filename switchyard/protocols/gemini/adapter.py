@@ -65,6 +65,7 @@ class GeminiAdapter(ProviderAdapter):
         return UpstreamCall(url=f"{self._base}/{model_path(model_id)}:batchEmbedContents", headers=self._headers,
                             body=embeddings.gemini_body(request, model_id, self.provider.slug))
 
-    def parse_embed(self, body: bytes, request: EmbedRequest | None = None) -> EmbedResult:
+    def parse_embed(self, body: bytes, request: EmbedRequest | None = None,
+                    headers: Mapping[str, str] | None = None) -> EmbedResult:
         """With ``request``, usage missing from the answer is estimated from the input's length."""
         return embeddings.parse_gemini(body, self.provider.slug, request)

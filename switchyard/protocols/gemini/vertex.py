@@ -154,5 +154,5 @@ class VertexAdapter(ProviderAdapter):
         return UpstreamCall(self._model_url("google", model_id, "predict"), self._headers(),
                             embeddings.vertex_body(request, self.provider.slug))
 
-    def parse_embed(self, body: bytes) -> EmbedResult:
+    def parse_embed(self, body: bytes, headers: Mapping[str, str] | None = None) -> EmbedResult:
         return embeddings.parse_vertex(body, self.provider.slug)

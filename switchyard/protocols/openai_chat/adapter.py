@@ -84,7 +84,7 @@ class OpenAIChatAdapter(ProviderAdapter):
         target = self.target(model_id)
         return self._call(embeddings.encode_request(request, target, self.provider.slug), False, target, "embedding")
 
-    def parse_embed(self, body: bytes) -> EmbedResult:
+    def parse_embed(self, body: bytes, headers: Mapping[str, str] | None = None) -> EmbedResult:
         return embeddings.parse_result(body, self.provider.slug)
 
     # ---- pass-through: the caller speaks this protocol too ----

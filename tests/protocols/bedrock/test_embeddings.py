@@ -8,7 +8,11 @@ import pytest
 
 from switchyard.canonical import EmbedRequest, Usage
 from switchyard.errors import ErrorCategory, RequestError, UpstreamError
-from switchyard.protocols.bedrock.embeddings import encode_request, parse_result
+from switchyard.protocols.bedrock.embeddings import (
+    encode_request,
+    header_tokens,
+    parse_result,
+)
 
 
 def test_titan_v2_body():
@@ -57,6 +61,16 @@ def test_parse_cohere_both_shapes_and_estimate_usage():
     for body in (floats, by_type):
         r = parse_result(json.dumps(body).encode())
         assert r.embeddings == [[1.0], [2.0]] and r.usage == Usage(input_tokens=3)  # ceil(9 / 4)
+
+
+def test_the_token_count_header_wins_over_the_estimate_and_the_body():
+    cohere = json.dumps({"embeddings": [[1.0]], "texts": ["a fairly long text to estimate"]}).encode()
+    assert parse_result(cohere, input_tokens=6).usage == Usage(input_tokens=6)
+    titan = b'{"embedding":[0.1],"inputTextTokenCount":3}'
+    assert parse_result(titan, input_tokens=4).usage == Usage(input_tokens=4)
+    assert header_tokens({"x-amzn-bedrock-input-token-count": "12"}) == 12
+    for missing in (None, {}, {"x-amzn-bedrock-input-token-count": "n/a"}):
+        assert header_tokens(missing) is None
 
 
 @pytest.mark.parametrize("raw", [b"nope", b'{"embeddings": {"int8": [[1]]}}', b'{"other": 1}'])
