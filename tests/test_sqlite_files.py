@@ -13,10 +13,11 @@ from switchyard.sqlite_files import open_database
 TRIALS = 8  # before the retry, the second opener failed in about 1 of 2 (accounts) to 59 of 60 (usage)
 
 
-def _open_usage(path: str, barrier, results) -> None:
-    from switchyard.usage.stores import SQLiteStore
+def _open_store(module: str, path: str, barrier, results) -> None:
+    """In a forked worker: open ``module``'s SQLiteStore at ``path`` together with the other worker."""
+    import importlib
 
-    store = SQLiteStore(path)
+    store = importlib.import_module(module).SQLiteStore(path)
     barrier.wait()
     try:
         store._open()
@@ -25,25 +26,14 @@ def _open_usage(path: str, barrier, results) -> None:
         results.put(f"{type(e).__name__}: {e}")
 
 
-def _open_accounts(path: str, barrier, results) -> None:
-    from switchyard.accounts.store_sqlite import SQLiteStore
-
-    store = SQLiteStore(path)
-    barrier.wait()
-    try:
-        store._open()
-        results.put("ok")
-    except Exception as e:
-        results.put(f"{type(e).__name__}: {e}")
-
-
-@pytest.mark.parametrize("opener", [_open_usage, _open_accounts], ids=["usage", "accounts"])
-def test_two_workers_create_the_same_database_at_once(tmp_path: Path, opener) -> None:
+@pytest.mark.parametrize("module", ["switchyard.usage.stores", "switchyard.accounts.store_sqlite"],
+                         ids=["usage", "accounts"])
+def test_two_workers_create_the_same_database_at_once(tmp_path: Path, module: str) -> None:
     ctx = multiprocessing.get_context("fork")
     for trial in range(TRIALS):
         path = str(tmp_path / f"t{trial}" / "db.sqlite3")
         barrier, results = ctx.Barrier(2), ctx.Queue()
-        procs = [ctx.Process(target=opener, args=(path, barrier, results)) for _ in range(2)]
+        procs = [ctx.Process(target=_open_store, args=(module, path, barrier, results)) for _ in range(2)]
         for p in procs:
             p.start()
         for p in procs:
