@@ -13,9 +13,9 @@ from typing import AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qsl
 
 _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n" for s in HTTPStatus}
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_LAST_CHUNK = b"0\r\n\r\n"
-_CHUNKED = "transfer-encoding: chunked\r\n"
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+LAST_CHUNK = b"0\r\n\r\n"
+CHUNKED = "transfer-encoding: chunked\r\n"
 _CONN_CLOSE = "connection: close\r\n"
 _CONN_KEEP = "connection: keep-alive\r\n"  # only HTTP/1.0 clients need to be told
 
@@ -88,7 +88,7 @@ def _date_line() -> str:
     return _date[1]
 
 
-def _head(status: int, ctype: str, headers, framing: str, ka: bool, http11: bool) -> bytes:
+def response_head(status: int, ctype: str, headers, framing: str, ka: bool, http11: bool) -> bytes:
     # App-supplied header names/values are trusted (no CR/LF check on the hot path).
     s = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n"
     s += _date_line()

@@ -17,14 +17,14 @@ from typing import Any
 import httptools
 
 from .messages import (
-    _CONTINUE,
+    CONTINUE,
     ErrorResponder,
     Handler,
     Request,
     Response,
     StreamResponse,
-    _head,
     default_error_responder,
+    response_head,
 )
 from .stream_writer import send_stream
 
@@ -189,7 +189,7 @@ class _Conn(asyncio.Protocol):
         if "expect" in h and h["expect"].lower() == "100-continue" \
                 and self._parser.get_http_version() == "1.1":
             if self._task is None:
-                self._t.write(_CONTINUE)
+                self._t.write(CONTINUE)
             else:  # a previous response is still being written; send it when done
                 self._continue = True
 
@@ -262,9 +262,9 @@ class _Conn(asyncio.Protocol):
     def _write(self, resp: Response, head_only: bool, ka: bool, http11: bool) -> None:
         status, body = resp.status, resp.body
         if status < 200 or status == 204 or status == 304:  # no body, no length
-            self._t.write(_head(status, resp.content_type, resp.headers, "", ka, http11))
+            self._t.write(response_head(status, resp.content_type, resp.headers, "", ka, http11))
             return
-        head = _head(status, resp.content_type, resp.headers,
+        head = response_head(status, resp.content_type, resp.headers,
                      f"content-length: {len(body)}\r\n", ka, http11)
         if head_only or not body:
             self._t.write(head)
@@ -317,7 +317,7 @@ class _Conn(asyncio.Protocol):
             return
         if self._continue:
             self._continue = False
-            self._t.write(_CONTINUE)
+            self._t.write(CONTINUE)
         if self._read_paused:
             self._read_paused = False
             self._t.resume_reading()

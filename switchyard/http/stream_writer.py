@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from .messages import _CHUNKED, _LAST_CHUNK, Request, StreamResponse, _head
+from .messages import CHUNKED, LAST_CHUNK, Request, StreamResponse, response_head
 
 if TYPE_CHECKING:
     from .server import _Conn
@@ -40,10 +40,10 @@ async def send_stream(conn: _Conn, req: Request, resp: StreamResponse) -> bool:
                 return ka
         # HTTP/1.0 has no chunked encoding: the body is delimited by closing.
         ka = http11 and req._keep_alive and not srv._closing
-        head = _head(resp.status, resp.content_type, resp.headers,
-                     _CHUNKED if http11 else "", ka, http11)
+        head = response_head(resp.status, resp.content_type, resp.headers,
+                     CHUNKED if http11 else "", ka, http11)
         if head_only or not first:
-            t.write(head + _LAST_CHUNK if http11 and not head_only else head)
+            t.write(head + LAST_CHUNK if http11 and not head_only else head)
             return ka
         pump = getattr(resp.body, "pump", None) if http11 else None
         if pump is not None:
@@ -72,7 +72,7 @@ async def send_stream(conn: _Conn, req: Request, resp: StreamResponse) -> bool:
                 conn.on_write_pause = conn.on_write_resume = None
             if t.is_closing():
                 return False
-            end = b"%x\r\n%b\r\n%b" % (len(last), last, _LAST_CHUNK) if last else _LAST_CHUNK
+            end = b"%x\r\n%b\r\n%b" % (len(last), last, LAST_CHUNK) if last else LAST_CHUNK
             t.write(held.pop() + end if held else end)
             return ka
         t.write(head + (b"%x\r\n%b\r\n" % (len(first), first) if http11 else first))
@@ -94,7 +94,7 @@ async def send_stream(conn: _Conn, req: Request, resp: StreamResponse) -> bool:
             _log.exception("stream failed mid-body: %s %s", req.method, req.path)
             return False
         if http11:
-            t.write(_LAST_CHUNK)
+            t.write(LAST_CHUNK)
         return ka
     finally:
         aclose = getattr(it, "aclose", None)  # HEAD, errors, cancellation
