@@ -2,8 +2,9 @@
 
 Event bytes go out exactly as the provider sent them. Only a few kinds of event are read: an
 in-stream error, the finish chunk, the usage chunk (which we asked for, whether or not the caller
-did) and ``[DONE]``; ``stream_scan`` finds them without building the content chunks around them. The last chunk the caller sees carries our
-metadata: the usage chunk when the caller asked for usage, otherwise the held finish chunk.
+did) and ``[DONE]``; ``stream_scan`` finds them without building the content chunks around them.
+The last chunk the caller sees carries our metadata: the usage chunk when the caller asked for
+usage, otherwise the held finish chunk.
 """
 
 from __future__ import annotations

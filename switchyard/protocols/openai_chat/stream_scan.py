@@ -2,7 +2,7 @@
 
 Almost every event of a stream is a content chunk the relay forwards without looking at it. The
 ones it must read carry a usage object, a finish reason, an error (also at a provider's extra
-paths, e.g. Groq's ``x_groq.usage``) or ``[DONE]``. Two ways to find them, both exact:
+paths, e.g. Groq's ``x_groq.usage``) or ``[DONE]``. Two ways to find them; neither ever misses one:
 
 - ``EventScan.first_special`` decodes a whole block of ``data: {...}`` events at once against a
   schema in which every one of those fields must be null or absent: msgspec validates at C speed
@@ -10,7 +10,9 @@ paths, e.g. Groq's ``x_groq.usage``) or ``[DONE]``. Two ways to find them, both 
   0.35 ns per byte for each needle, and there are six). The first event that fails the schema is
   the first special one; msgspec names its index in the error.
 - ``scan_first_special`` is the fallback for anything else (comments, ``data:`` without a space,
-  JSON with spaces after the colons, [DONE]): C-level substring counts, then an exact walk.
+  JSON with spaces after the colons): C-level substring counts, then an exact walk. It may stop
+  early, at content that mentions "[DONE]" or "error"; the relay then reads that event and
+  forwards it unchanged.
 """
 
 from __future__ import annotations
