@@ -350,6 +350,7 @@ class RelayStream:
         run, relay, resp = self._run, self._relay, self._resp
         rec = run.rec
         self._owned = True
+        tail: list[bytes] = []  # what came in the read that ended the stream: sent with the last piece
         try:
             if self._first:
                 write(self._first)
@@ -361,7 +362,10 @@ class RelayStream:
                 def on_data(data: bytes) -> None:
                     out = feed(data)
                     if out:
-                        write(out)
+                        if relay.done:  # [DONE] was in this read: only the end of the body is left
+                            tail.append(out)
+                        else:
+                            write(out)
 
                 flow.on_write_pause, flow.on_write_resume = resp.pause_reading, resp.resume_reading
                 await resp.push(on_data)
@@ -370,8 +374,8 @@ class RelayStream:
             rec.cost = run.cand.offering.pricing.cost(relay.usage) if relay.usage is not None else None
             rec.finish_reason, rec.status, rec.ended = relay.finish_reason, 200, time.monotonic()
             run._finished_ok()
-            return relay.finish(rec)  # type: ignore[no-any-return]
+            return b"".join(tail) + relay.finish(rec)  # type: ignore[no-any-return]
         except (UpstreamError, *_TRANSPORT) as exc:
-            return run._stream_failed(exc, relay.usage)
+            return b"".join(tail) + run._stream_failed(exc, relay.usage)
         finally:
             run._stream_closed(resp)
