@@ -86,14 +86,20 @@ async def test_push_body_sends_head_and_first_chunk_before_it_waits():
             async with asyncio.timeout(T):
                 seen = b""
                 while b"data: 1\n\n\r\n" not in seen:  # the first chunk arrives while pump waits
-                    seen += await r.read(4096)
+                    seen += await read_some(r)
             assert not release.is_set() and b"data: 2" not in seen
             release.set()
             async with asyncio.timeout(T):
                 while not seen.endswith(b"0\r\n\r\n"):
-                    seen += await r.read(4096)
+                    seen += await read_some(r)
     assert b"data: 2\n\n" in seen and b"data: end\n\n" in seen
     assert len(writes) == 3  # head + first, the piece, the last piece + end of body
+
+
+async def read_some(reader: asyncio.StreamReader) -> bytes:
+    data = await reader.read(4096)
+    assert data, "the server closed the connection"  # at EOF read() returns at once: no spin
+    return data
 
 
 async def _ret(value):
