@@ -6,6 +6,7 @@ lookup on (method, path); the few parameterised paths are matched by prefix.
 
 from __future__ import annotations
 
+import hmac
 import importlib
 import importlib.util
 import logging
@@ -297,6 +298,13 @@ class App:
             "providers": sorted(self.config.providers), "models": len(self.catalog)}))
 
     async def metrics_endpoint(self, request: Request) -> Response:
+        token = self.config.server.metrics_token
+        if token is not None:
+            sent = request.headers.get("authorization", "")
+            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+                return Response(401, render_error(GatewayError(
+                    ErrorCategory.AUTHENTICATION, "GET /metrics needs Authorization: Bearer <server.metrics_token>.")),
+                    headers=[("www-authenticate", "Bearer")])
         return Response(200, self.metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def provider_health(self, request: Request) -> Response:

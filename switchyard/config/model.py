@@ -68,6 +68,9 @@ class ServerConfig(msgspec.Struct, frozen=True):
     max_body_bytes: int = 20 * 1024 * 1024
     # Seconds an idle keep-alive connection from a client is kept open.
     keepalive_timeout: float = 75.0
+    # Bearer token GET /metrics requires (its samples name key ids, models and costs). None: open,
+    # for a scraper on a private network.
+    metrics_token: str | None = None
 
 
 class ProbeSettings(msgspec.Struct, frozen=True):

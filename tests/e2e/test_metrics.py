@@ -64,3 +64,19 @@ async def test_metrics_reflect_requests_exactly(openai_fake, anthropic_fake):
     assert sample(text, "switchyard_active_requests") == 0
     assert sample(text, "switchyard_upstream_connections") >= 1
     assert "process_resident_memory_bytes" in text and "switchyard_event_loop_lag_seconds" in text
+
+
+async def test_metrics_token_guards_the_endpoint(openai_fake):
+    models = {"acme/chat": model({"openai": "gpt"})}
+    async with gateway(providers(openai_fake), models, server={"metrics_token": "scrape-secret"}) as gw:
+        await client(gw).chat.completions.create(model="acme/chat", messages=[{"role": "user", "content": "x"}])
+        async with aiohttp.ClientSession() as h:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-secret"}):
+                async with h.get(gw.url + "/metrics", headers=headers) as r:
+                    assert r.status == 401 and r.headers["www-authenticate"] == "Bearer"
+                    body = await r.json()
+                    assert body["error"]["type"] == "authentication_error"
+                    assert "scrape-secret" not in await r.text()
+            async with h.get(gw.url + "/metrics", headers={"Authorization": "Bearer scrape-secret"}) as r:
+                assert r.status == 200
+                assert sample(await r.text(), "switchyard_requests_total", status="200") == 1
