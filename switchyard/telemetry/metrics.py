@@ -59,22 +59,29 @@ class _CircuitCollector:
 
 
 class _Counter:
-    """A labelled counter kept in a plain dict: one dict update per increment, no locks (the event
-    loop is single-threaded); rendered by the collector at scrape time."""
+    """A labelled counter kept in a plain dict of one-element lists: no locks (the event loop is
+    single-threaded), and a cached series adds to its cell in place; rendered by the collector at
+    scrape time."""
 
     __slots__ = ("name", "doc", "labels", "values")
 
     def __init__(self, name: str, doc: str, labels: list[str]) -> None:
         self.name, self.doc, self.labels = name, doc, labels
-        self.values: dict[tuple[str, ...], float] = {}
+        self.values: dict[tuple[str, ...], list[float]] = {}
+
+    def cell(self, key: tuple[str, ...]) -> list[float]:
+        v = self.values.get(key)
+        if v is None:
+            v = self.values[key] = [0.0]
+        return v
 
     def inc(self, key: tuple[str, ...], n: float = 1.0) -> None:
-        self.values[key] = self.values.get(key, 0.0) + n
+        self.cell(key)[0] += n
 
     def family(self) -> CounterMetricFamily:
         f = CounterMetricFamily(self.name, self.doc, labels=self.labels)
         for key, value in self.values.items():
-            f.add_metric(list(key), value)
+            f.add_metric(list(key), value[0])
         return f
 
 
@@ -85,12 +92,14 @@ class _Histogram:
         self.name, self.doc, self.labels, self.buckets = name, doc, labels, buckets
         self.values: dict[tuple[str, ...], list[float]] = {}  # per-bucket counts (+Inf last), then the sum
 
-    def observe(self, key: tuple[str, ...], value: float) -> None:
+    def cell(self, key: tuple[str, ...]) -> list[float]:
         v = self.values.get(key)
         if v is None:
             v = self.values[key] = [0.0] * (len(self.buckets) + 2)
-        v[bisect_left(self.buckets, value)] += 1
-        v[-1] += value
+        return v
+
+    def observe(self, key: tuple[str, ...], value: float) -> None:
+        _observe(self.cell(key), self.buckets, value)
 
     def family(self) -> HistogramMetricFamily:
         f = HistogramMetricFamily(self.name, self.doc, labels=self.labels)
@@ -101,6 +110,11 @@ class _Histogram:
                 cumulative.append((floatToGoString(bound), running))
             f.add_metric(list(key), cumulative, sum_value=v[-1])
         return f
+
+
+def _observe(cell: list[float], buckets: tuple[float, ...], value: float) -> None:
+    cell[bisect_left(buckets, value)] += 1
+    cell[-1] += value
 
 
 class _Families:
@@ -145,6 +159,7 @@ class Metrics:
             Gauge("switchyard_upstream_connections", "Open connections to providers",
                   registry=r).set_function(upstream_connections)
         self._lag_task: asyncio.Task[None] | None = None
+        self._series: dict[tuple[Any, ...], list[Any]] = {}
 
     # ---- RecordSink ----
 
@@ -153,32 +168,58 @@ class Metrics:
         key = getattr(rec.principal, "key_id", None) or "anonymous"
         provider = rec.provider or "none"
         model = rec.requested_model
-        base = (op, model, provider, key)
         error_type = "" if rec.status < 400 else (rec.attempts[-1].category if rec.attempts and
                                                   rec.attempts[-1].category else str(rec.status))
-        self.duration.observe((*base, error_type), rec.latency_ms / 1000)
-        self.requests.inc((*base, str(rec.status)))
+        # The cells this kind of request adds to, looked up once per label set rather than per sample
+        # (each is created on first use, so no series appears before it has something to count).
+        cells = self._series.get((op, model, provider, key, rec.status, error_type))
+        if cells is None:
+            cells = self._new_series(op, model, provider, key, rec.status, error_type)
+        _observe(cells[0], _DURATION_BUCKETS, rec.latency_ms / 1000)
+        cells[1][0] += 1
         ttft = rec.ttft_ms
         if rec.stream and ttft is not None and rec.provider:
             self.ttft.observe((model, provider), ttft / 1000)
         u = rec.usage
         if u is not None:
-            self.token_usage.observe((*base, "input"), u.input_tokens)
-            if op == "chat":
-                self.token_usage.observe((*base, "output"), u.output_tokens)
-            for kind, n in (("input", u.input_tokens), ("output", u.output_tokens),
-                            ("cached", u.cache_read_tokens), ("cache_write", u.cache_write_tokens),
+            usage = cells[2] or self._usage_cells(cells, op, model, provider, key)
+            _observe(usage[0], _TOKEN_BUCKETS, u.input_tokens)
+            if usage[1] is not None:
+                _observe(usage[1], _TOKEN_BUCKETS, u.output_tokens)
+            if u.input_tokens:
+                usage[2][0] += u.input_tokens
+            if u.output_tokens:
+                usage[3][0] += u.output_tokens
+            for kind, n in (("cached", u.cache_read_tokens), ("cache_write", u.cache_write_tokens),
                             ("reasoning", u.reasoning_tokens)):
                 if n:
-                    self.tokens.inc((*base, kind), n)
+                    self.tokens.inc((op, model, provider, key, kind), n)
         if rec.cost:
-            self.cost.inc(base, rec.cost)
-        for i, a in enumerate(rec.attempts):
-            self.attempts.inc((a.provider, a.model, "success" if a.success else (a.category or "error")))
-            if not a.success and i < len(rec.attempts) - 1 and a.category != "cancelled":
-                self.retries.inc((a.provider,))
+            self.cost.inc((op, model, provider, key), rec.cost)
+        attempts = rec.attempts
+        if len(attempts) == 1 and attempts[0].success:
+            a = attempts[0]
+            self.attempts.inc((a.provider, a.model, "success"))
+        else:
+            for i, a in enumerate(attempts):
+                self.attempts.inc((a.provider, a.model, "success" if a.success else (a.category or "error")))
+                if not a.success and i < len(attempts) - 1 and a.category != "cancelled":
+                    self.retries.inc((a.provider,))
         if rec.model and rec.model != rec.requested_model:
             self.fallbacks.inc((rec.requested_model, rec.model))
+
+    def _new_series(self, op: str, model: str, provider: str, key: str, status: int, error_type: str) -> list[Any]:
+        cells = [self.duration.cell((op, model, provider, key, error_type)),
+                 self.requests.cell((op, model, provider, key, str(status))), None]
+        self._series[(op, model, provider, key, status, error_type)] = cells
+        return cells
+
+    def _usage_cells(self, cells: list[Any], op: str, model: str, provider: str, key: str) -> tuple[Any, ...]:
+        base = (op, model, provider, key)
+        usage = cells[2] = (self.token_usage.cell((*base, "input")),
+                            self.token_usage.cell((*base, "output")) if op == "chat" else None,
+                            self.tokens.cell((*base, "input")), self.tokens.cell((*base, "output")))
+        return usage
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -119,9 +119,17 @@ class GenerationRecord:
     def gateway_metadata(self) -> dict[str, Any]:
         """``provider_metadata.gateway``, in the shape the Vercel AI Gateway documents."""
         attempts = [a.to_wire() for a in self.attempts]
-        by_model: dict[str, list[dict[str, Any]]] = {}
-        for a in attempts:
-            by_model.setdefault(a["model"], []).append(a)
+        if len(attempts) == 1:  # the common case, without the grouping
+            a = attempts[0]
+            model_attempts = [{"modelId": a["model"], "success": a["success"], "providerAttemptCount": 1,
+                               "providerAttempts": attempts}]
+        else:
+            by_model: dict[str, list[dict[str, Any]]] = {}
+            for a in attempts:
+                by_model.setdefault(a["model"], []).append(a)
+            model_attempts = [{"modelId": m, "success": any(a["success"] for a in lst),
+                               "providerAttemptCount": len(lst), "providerAttempts": lst}
+                              for m, lst in by_model.items()]
         cost = format_usd(self.cost or 0.0)
         routing: dict[str, Any] = {
             "originalModelId": self.requested_model,
@@ -131,10 +139,8 @@ class GenerationRecord:
             "canonicalSlug": self.model or self.requested_model,
             "fallbacksAvailable": self.fallbacks_available,
             "attempts": attempts,
-            "modelAttemptCount": len(by_model),
-            "modelAttempts": [{"modelId": m, "success": any(a["success"] for a in lst),
-                               "providerAttemptCount": len(lst), "providerAttempts": lst}
-                              for m, lst in by_model.items()],
+            "modelAttemptCount": len(model_attempts),
+            "modelAttempts": model_attempts,
             "totalProviderAttemptCount": len(attempts),
         }
         if self.skipped:
