@@ -88,7 +88,8 @@ def _model_json(m: CatalogModel) -> dict[str, Any]:
 
 
 class App:
-    def __init__(self, config: Config, catalog: Catalog | None = None) -> None:
+    def __init__(self, config: Config, catalog: Catalog | None = None, metrics_dir: str | None = None) -> None:
+        """``metrics_dir``: shared by the workers of one ``serve --workers N`` (see telemetry.metrics)."""
         self.config = config
         self.catalog = catalog or load_catalog(config.models, enabled=config.providers.keys())
         self.client = UpstreamClient()
@@ -99,7 +100,8 @@ class App:
                                                   breaker_cooldown=h.breaker_cooldown,
                                                   breaker_max_cooldown=h.breaker_max_cooldown))
         self.in_flight = 0
-        self.metrics = Metrics(self.health.snapshot, lambda: self.in_flight, self.client.open_connections)
+        self.metrics = Metrics(self.health.snapshot, lambda: self.in_flight, self.client.open_connections,
+                               share_dir=metrics_dir)
         self.sinks.add(self.metrics)
         self.sinks.add(self)  # counts finished requests for in_flight
         if config.tracing.enabled:

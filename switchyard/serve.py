@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 
 from switchyard.app import App
 from switchyard.config.model import Config
@@ -24,8 +26,8 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-async def _run(config: Config, host: str, port: int, reuse_port: bool) -> None:
-    app = App(config)
+async def _run(config: Config, host: str, port: int, reuse_port: bool, metrics_dir: str | None) -> None:
+    app = App(config, metrics_dir=metrics_dir)
     await app.start()
     server = HTTPServer(app.handle, error_responder=app.error_response,
                         max_body_bytes=config.server.max_body_bytes,
@@ -54,9 +56,10 @@ def _version() -> str:
     return __version__
 
 
-def run_worker(config: Config, host: str, port: int, reuse_port: bool = False) -> None:
+def run_worker(config: Config, host: str, port: int, reuse_port: bool = False,
+               metrics_dir: str | None = None) -> None:
     _install_uvloop()
-    asyncio.run(_run(config, host, port, reuse_port))
+    asyncio.run(_run(config, host, port, reuse_port, metrics_dir))
 
 
 def serve(config: Config, host: str, port: int, workers: int) -> int:
@@ -67,6 +70,8 @@ def serve(config: Config, host: str, port: int, workers: int) -> int:
         log.warning("%d workers without redis.url: each worker enforces rate limits and budgets on its own "
                     "(up to %dx the configured limits); set redis.url to share them", workers, workers)
     children: list[int] = []
+    # The workers' metric snapshots, so that any of them answers a scrape for all (telemetry.metrics).
+    metrics_dir = tempfile.mkdtemp(prefix="switchyard-metrics-")
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:
@@ -83,7 +88,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> int:
         if pid == 0:  # child: signals stay blocked until its event loop handles them
             code = 0
             try:
-                run_worker(config, host, port, reuse_port=True)
+                run_worker(config, host, port, reuse_port=True, metrics_dir=metrics_dir)
             except BaseException:
                 log.exception("worker failed")
                 code = 1
@@ -94,6 +99,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> int:
     for child in children:
         _, code = os.waitpid(child, 0)
         status = status or (os.waitstatus_to_exitcode(code) if code else 0)
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     return 1 if status else 0
 
 

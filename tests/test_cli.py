@@ -44,6 +44,14 @@ def _chat(port: int, model: str) -> tuple[dict, dict]:
         return json.loads(r.read()), dict(r.headers)
 
 
+def _requests_counted(port: int) -> float:
+    """switchyard_requests_total summed over its samples, from one scrape of /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("switchyard_requests_total{"))
+
+
 def _serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
     """The gateway as a user starts it, in ``cwd`` (where its embedded databases go: ./data)."""
     full_env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
@@ -107,6 +115,11 @@ models:
                 body, _ = _chat(port, "acme/local-model")
                 assert body["choices"][0]["message"]["content"] == "echo: hi cli"
             assert {r.json["model"] for r in fake.api_requests("/chat/completions")} == {"served-model"}
+            # whichever worker answers a scrape counts both workers' requests (snapshots: once a second)
+            deadline = time.monotonic() + 15
+            while _requests_counted(port) != 6:
+                assert time.monotonic() < deadline, _requests_counted(port)
+                time.sleep(0.2)
         finally:
             _stop(proc)
 

@@ -6,17 +6,23 @@ Names follow the OpenTelemetry GenAI semantic conventions where they exist
 ``gen_ai.server.time_to_first_token``), with dots as underscores and the unit as a suffix, as the
 OpenTelemetry-to-Prometheus mapping does. The rest are ``switchyard_*``.
 
-Each worker process has its own registry; with ``--workers N`` scrape each process or run one
-worker per container.
+With ``serve --workers N`` every worker keeps its own counters and writes a snapshot of them to a
+directory the workers share, once a second and when it stops; a scrape, whichever worker the
+kernel hands it to, renders its own live counters plus the others' last snapshots (at most a
+second old). Process figures (memory, CPU, event-loop lag, active requests) stay the answering
+worker's own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import msgspec
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -27,6 +33,8 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.utils import floatToGoString
 
 from switchyard.telemetry.record import GenerationRecord
+
+log = logging.getLogger("switchyard.metrics")
 
 _DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 _TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
@@ -78,9 +86,9 @@ class _Counter:
     def inc(self, key: tuple[str, ...], n: float = 1.0) -> None:
         self.cell(key)[0] += n
 
-    def family(self) -> CounterMetricFamily:
+    def family(self, others: list[dict[tuple[str, ...], list[float]]] = ()) -> CounterMetricFamily:  # type: ignore[assignment]
         f = CounterMetricFamily(self.name, self.doc, labels=self.labels)
-        for key, value in self.values.items():
+        for key, value in _summed(self.values, others).items():
             f.add_metric(list(key), value[0])
         return f
 
@@ -101,9 +109,9 @@ class _Histogram:
     def observe(self, key: tuple[str, ...], value: float) -> None:
         _observe(self.cell(key), self.buckets, value)
 
-    def family(self) -> HistogramMetricFamily:
+    def family(self, others: list[dict[tuple[str, ...], list[float]]] = ()) -> HistogramMetricFamily:  # type: ignore[assignment]
         f = HistogramMetricFamily(self.name, self.doc, labels=self.labels)
-        for key, v in self.values.items():
+        for key, v in _summed(self.values, others).items():
             cumulative, running = [], 0.0
             for bound, count in zip((*self.buckets, float("inf")), v[:-1]):
                 running += count
@@ -112,24 +120,47 @@ class _Histogram:
         return f
 
 
+def _summed(own: dict[tuple[str, ...], list[float]],
+            others: list[dict[tuple[str, ...], list[float]]]) -> dict[tuple[str, ...], list[float]]:
+    """This worker's cells plus the other workers' (cell by cell), when there are others."""
+    if not others:
+        return own
+    out = {key: list(v) for key, v in own.items()}
+    for values in others:
+        for key, v in values.items():
+            mine = out.get(key)
+            if mine is None or len(mine) != len(v):
+                out[key] = list(v)
+            else:
+                for i, x in enumerate(v):
+                    mine[i] += x
+    return out
+
+
 def _observe(cell: list[float], buckets: tuple[float, ...], value: float) -> None:
     cell[bisect_left(buckets, value)] += 1
     cell[-1] += value
 
 
 class _Families:
-    def __init__(self, metrics: list[_Counter | _Histogram]) -> None:
-        self.metrics = metrics
+    def __init__(self, metrics: list[_Counter | _Histogram],
+                 others: Callable[[], dict[str, list[dict[tuple[str, ...], list[float]]]]]) -> None:
+        self.metrics, self.others = metrics, others
 
     def collect(self) -> Iterable[CounterMetricFamily | HistogramMetricFamily]:
+        others = self.others()
         for m in self.metrics:
-            yield m.family()
+            yield m.family(others.get(m.name, []))
 
 
 class Metrics:
     def __init__(self, health_snapshot: Callable[[], list[dict[str, Any]]] | None = None,
                  active_requests: Callable[[], int] | None = None,
-                 upstream_connections: Callable[[], int] | None = None) -> None:
+                 upstream_connections: Callable[[], int] | None = None,
+                 share_dir: str | None = None, worker: str | None = None) -> None:
+        """``share_dir``: where the workers of one ``serve --workers N`` leave snapshots of their
+        counters, so that a scrape of any of them sums all (``worker`` names this one's file)."""
+        self.share_dir, self.worker = share_dir, worker or str(os.getpid())
         r = self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=r)  # process_resident_memory_bytes, CPU seconds, open fds
         base = ["gen_ai_operation_name", "gen_ai_request_model", "gen_ai_provider_name", "key"]
@@ -148,8 +179,9 @@ class Metrics:
                                   ["requested_model", "served_model"])
         self.retries = _Counter("switchyard_retries", "Failed attempts followed by another attempt",
                                 ["gen_ai_provider_name"])
-        r.register(_Families([self.duration, self.ttft, self.token_usage, self.requests, self.tokens,  # type: ignore[arg-type]
-                              self.cost, self.attempts, self.fallbacks, self.retries]))
+        self._families = [self.duration, self.ttft, self.token_usage, self.requests, self.tokens, self.cost,
+                          self.attempts, self.fallbacks, self.retries]
+        r.register(_Families(self._families, self._other_workers))  # type: ignore[arg-type]
         self.loop_lag = Gauge("switchyard_event_loop_lag_seconds", "Event loop lag, last measured", registry=r)
         if health_snapshot is not None:
             r.register(_CircuitCollector(health_snapshot))  # type: ignore[arg-type]
@@ -224,15 +256,54 @@ class Metrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-    # ---- event-loop lag ----
+    # ---- several workers: snapshots in a shared directory ----
+
+    def write_snapshot(self) -> None:
+        """This worker's counters and histograms, to ``share_dir/<worker>.msgpack`` (replaced whole)."""
+        if self.share_dir is None:
+            return
+        data = {m.name: [[list(key), v] for key, v in m.values.items()] for m in self._families}
+        path = os.path.join(self.share_dir, f"{self.worker}.msgpack")
+        try:
+            with open(path + ".tmp", "wb") as fh:
+                fh.write(msgspec.msgpack.encode(data))
+            os.replace(path + ".tmp", path)
+        except OSError as e:  # metrics must never take a worker down
+            log.warning("metrics: cannot write %s: %s", path, e)
+
+    def _other_workers(self) -> dict[str, list[dict[tuple[str, ...], list[float]]]]:
+        """The other workers' last snapshots (at most a snapshot interval old), by metric name."""
+        out: dict[str, list[dict[tuple[str, ...], list[float]]]] = {}
+        if self.share_dir is None:
+            return out
+        mine = f"{self.worker}.msgpack"
+        try:
+            names = [n for n in os.listdir(self.share_dir) if n.endswith(".msgpack") and n != mine]
+        except OSError:
+            return out
+        for name in names:
+            try:
+                with open(os.path.join(self.share_dir, name), "rb") as fh:
+                    data = msgspec.msgpack.decode(fh.read())
+            except (OSError, msgspec.DecodeError):
+                continue  # a worker that is writing its first snapshot, or is gone
+            for metric, rows in data.items():
+                out.setdefault(metric, []).append({tuple(key): values for key, values in rows})
+        return out
+
+    # ---- background: event-loop lag, snapshots ----
 
     def start(self, interval: float = 0.5) -> None:
         async def measure() -> None:
             loop = asyncio.get_running_loop()
+            n = 0
             while True:
                 start = loop.time()
                 await asyncio.sleep(interval)
                 self.loop_lag.set(max(0.0, loop.time() - start - interval))
+                n += 1
+                if self.share_dir is not None and n % 2 == 0:  # every second
+                    self.write_snapshot()
 
         self._lag_task = asyncio.get_running_loop().create_task(measure())
 
@@ -244,3 +315,4 @@ class Metrics:
             except asyncio.CancelledError:
                 pass
             self._lag_task = None
+        self.write_snapshot()  # what this worker counted stays in the others' sums

@@ -51,3 +51,31 @@ def test_cached_cells_count_what_was_submitted():
     assert 'gen_ai_provider_name="none"' not in "".join(
         line for line in text.splitlines() if line.startswith(("switchyard_tokens", "switchyard_cost",
                                                                "gen_ai_client_token_usage")))
+
+
+def test_workers_sharing_a_directory_each_render_the_sum(tmp_path):
+    a = Metrics(share_dir=str(tmp_path), worker="a")
+    b = Metrics(share_dir=str(tmp_path), worker="b")
+    for _ in range(2):
+        a.submit(record(usage=Usage(10, 5), cost=0.001))
+    b.submit(record(usage=Usage(1, 1), cost=0.001))
+    b.submit(record(status=502, category="server_error"))
+    ok = {"gen_ai_provider_name": "openai", "status": "200"}
+    # nothing shared yet: each renders its own
+    assert sample(a.render().decode(), "switchyard_requests_total", **ok) == 2
+    a.write_snapshot()
+    b.write_snapshot()
+    a.submit(record(usage=Usage(10, 5)))  # live in a, not yet in its snapshot
+    # a: its 3 live + b's snapshot (1); b: its 1 live + a's snapshot (2)
+    assert sample(a.render().decode(), "switchyard_requests_total", **ok) == 4
+    assert sample(b.render().decode(), "switchyard_requests_total", **ok) == 3
+    for m in (a, b):
+        assert sample(m.render().decode(), "switchyard_requests_total", gen_ai_provider_name="none",
+                      status="502") == 1
+    text = a.render().decode()
+    assert sample(text, "switchyard_tokens_total", gen_ai_provider_name="openai", type="input") == 31
+    assert sample(text, "switchyard_cost_usd_total", gen_ai_provider_name="openai") == pytest.approx(0.003)
+    assert sample(text, "gen_ai_client_operation_duration_seconds_count", gen_ai_provider_name="openai") == 4
+    # a file that is being written (or garbage) is skipped, not fatal
+    (tmp_path / "c.msgpack").write_bytes(b"\xc1 not msgpack")
+    assert sample(a.render().decode(), "switchyard_requests_total", **ok) == 4
