@@ -86,7 +86,7 @@ class _Counter:
     def inc(self, key: tuple[str, ...], n: float = 1.0) -> None:
         self.cell(key)[0] += n
 
-    def family(self, others: list[dict[tuple[str, ...], list[float]]] = ()) -> CounterMetricFamily:  # type: ignore[assignment]
+    def family(self, others: list[dict[tuple[str, ...], list[float]]] | None = None) -> CounterMetricFamily:
         f = CounterMetricFamily(self.name, self.doc, labels=self.labels)
         for key, value in _summed(self.values, others).items():
             f.add_metric(list(key), value[0])
@@ -109,7 +109,7 @@ class _Histogram:
     def observe(self, key: tuple[str, ...], value: float) -> None:
         _observe(self.cell(key), self.buckets, value)
 
-    def family(self, others: list[dict[tuple[str, ...], list[float]]] = ()) -> HistogramMetricFamily:  # type: ignore[assignment]
+    def family(self, others: list[dict[tuple[str, ...], list[float]]] | None = None) -> HistogramMetricFamily:
         f = HistogramMetricFamily(self.name, self.doc, labels=self.labels)
         for key, v in _summed(self.values, others).items():
             cumulative, running = [], 0.0
@@ -121,7 +121,7 @@ class _Histogram:
 
 
 def _summed(own: dict[tuple[str, ...], list[float]],
-            others: list[dict[tuple[str, ...], list[float]]]) -> dict[tuple[str, ...], list[float]]:
+            others: list[dict[tuple[str, ...], list[float]]] | None) -> dict[tuple[str, ...], list[float]]:
     """This worker's cells plus the other workers' (cell by cell), when there are others."""
     if not others:
         return own
