@@ -31,9 +31,10 @@ def open_database(path: str, setup: Callable[[sqlite3.Connection], None], *, tim
         try:
             setup(conn)
             return conn
-        except sqlite3.OperationalError as e:
+        except BaseException as e:
             conn.close()
-            if "locked" not in str(e) or time.monotonic() + delay > deadline:
+            if not isinstance(e, sqlite3.OperationalError) or "locked" not in str(e) \
+                    or time.monotonic() + delay > deadline:
                 raise
         time.sleep(delay * random.uniform(0.5, 1.5))  # jitter: two workers must not retry in step
         delay = min(delay * 2, 0.2)

@@ -265,7 +265,7 @@ class _Conn(asyncio.Protocol):
             self._t.write(response_head(status, resp.content_type, resp.headers, "", ka, http11))
             return
         head = response_head(status, resp.content_type, resp.headers,
-                     f"content-length: {len(body)}\r\n", ka, http11)
+                             f"content-length: {len(body)}\r\n", ka, http11)
         if head_only or not body:
             self._t.write(head)
         elif len(body) < _SMALL_BODY:

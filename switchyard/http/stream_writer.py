@@ -41,7 +41,7 @@ async def send_stream(conn: _Conn, req: Request, resp: StreamResponse) -> bool:
         # HTTP/1.0 has no chunked encoding: the body is delimited by closing.
         ka = http11 and req._keep_alive and not srv._closing
         head = response_head(resp.status, resp.content_type, resp.headers,
-                     CHUNKED if http11 else "", ka, http11)
+                             CHUNKED if http11 else "", ka, http11)
         if head_only or not first:
             t.write(head + LAST_CHUNK if http11 and not head_only else head)
             return ka

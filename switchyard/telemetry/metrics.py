@@ -142,6 +142,19 @@ def _observe(cell: list[float], buckets: tuple[float, ...], value: float) -> Non
     cell[-1] += value
 
 
+class _Series:
+    """The cells one label set of requests adds to (usage cells once a request of it had usage)."""
+
+    __slots__ = ("duration", "requests", "usage_in", "usage_out", "tokens_in", "tokens_out")
+
+    def __init__(self, duration: list[float], requests: list[float]) -> None:
+        self.duration, self.requests = duration, requests
+        self.usage_in: list[float] | None = None
+        self.usage_out: list[float] | None = None
+        self.tokens_in: list[float] = []
+        self.tokens_out: list[float] = []
+
+
 class _Families:
     def __init__(self, metrics: list[_Counter | _Histogram],
                  others: Callable[[], dict[str, list[dict[tuple[str, ...], list[float]]]]]) -> None:
@@ -191,7 +204,7 @@ class Metrics:
             Gauge("switchyard_upstream_connections", "Open connections to providers",
                   registry=r).set_function(upstream_connections)
         self._lag_task: asyncio.Task[None] | None = None
-        self._series: dict[tuple[Any, ...], list[Any]] = {}
+        self._series: dict[tuple[Any, ...], _Series] = {}
 
     # ---- RecordSink ----
 
@@ -204,54 +217,48 @@ class Metrics:
                                                   rec.attempts[-1].category else str(rec.status))
         # The cells this kind of request adds to, looked up once per label set rather than per sample
         # (each is created on first use, so no series appears before it has something to count).
-        cells = self._series.get((op, model, provider, key, rec.status, error_type))
-        if cells is None:
-            cells = self._new_series(op, model, provider, key, rec.status, error_type)
-        _observe(cells[0], _DURATION_BUCKETS, rec.latency_ms / 1000)
-        cells[1][0] += 1
+        series = self._series.get((op, model, provider, key, rec.status, error_type))
+        if series is None:
+            series = self._new_series(op, model, provider, key, rec.status, error_type)
+        _observe(series.duration, _DURATION_BUCKETS, rec.latency_ms / 1000)
+        series.requests[0] += 1
         ttft = rec.ttft_ms
         if rec.stream and ttft is not None and rec.provider:
             self.ttft.observe((model, provider), ttft / 1000)
         u = rec.usage
         if u is not None:
-            usage = cells[2] or self._usage_cells(cells, op, model, provider, key)
-            _observe(usage[0], _TOKEN_BUCKETS, u.input_tokens)
-            if usage[1] is not None:
-                _observe(usage[1], _TOKEN_BUCKETS, u.output_tokens)
-            if u.input_tokens:
-                usage[2][0] += u.input_tokens
-            if u.output_tokens:
-                usage[3][0] += u.output_tokens
+            if series.usage_in is None:
+                self._add_usage_cells(series, op, model, provider, key)
+            _observe(series.usage_in, _TOKEN_BUCKETS, u.input_tokens)
+            if series.usage_out is not None:
+                _observe(series.usage_out, _TOKEN_BUCKETS, u.output_tokens)
+            series.tokens_in[0] += u.input_tokens
+            series.tokens_out[0] += u.output_tokens
             for kind, n in (("cached", u.cache_read_tokens), ("cache_write", u.cache_write_tokens),
                             ("reasoning", u.reasoning_tokens)):
                 if n:
                     self.tokens.inc((op, model, provider, key, kind), n)
         if rec.cost:
             self.cost.inc((op, model, provider, key), rec.cost)
-        attempts = rec.attempts
-        if len(attempts) == 1 and attempts[0].success:
-            a = attempts[0]
-            self.attempts.inc((a.provider, a.model, "success"))
-        else:
-            for i, a in enumerate(attempts):
-                self.attempts.inc((a.provider, a.model, "success" if a.success else (a.category or "error")))
-                if not a.success and i < len(attempts) - 1 and a.category != "cancelled":
-                    self.retries.inc((a.provider,))
+        for i, a in enumerate(rec.attempts):
+            self.attempts.inc((a.provider, a.model, "success" if a.success else (a.category or "error")))
+            if not a.success and i < len(rec.attempts) - 1 and a.category != "cancelled":
+                self.retries.inc((a.provider,))
         if rec.model and rec.model != rec.requested_model:
             self.fallbacks.inc((rec.requested_model, rec.model))
 
-    def _new_series(self, op: str, model: str, provider: str, key: str, status: int, error_type: str) -> list[Any]:
-        cells = [self.duration.cell((op, model, provider, key, error_type)),
-                 self.requests.cell((op, model, provider, key, str(status))), None]
-        self._series[(op, model, provider, key, status, error_type)] = cells
-        return cells
+    def _new_series(self, op: str, model: str, provider: str, key: str, status: int, error_type: str) -> _Series:
+        series = _Series(self.duration.cell((op, model, provider, key, error_type)),
+                         self.requests.cell((op, model, provider, key, str(status))))
+        self._series[(op, model, provider, key, status, error_type)] = series
+        return series
 
-    def _usage_cells(self, cells: list[Any], op: str, model: str, provider: str, key: str) -> tuple[Any, ...]:
+    def _add_usage_cells(self, series: _Series, op: str, model: str, provider: str, key: str) -> None:
         base = (op, model, provider, key)
-        usage = cells[2] = (self.token_usage.cell((*base, "input")),
-                            self.token_usage.cell((*base, "output")) if op == "chat" else None,
-                            self.tokens.cell((*base, "input")), self.tokens.cell((*base, "output")))
-        return usage
+        series.usage_in = self.token_usage.cell((*base, "input"))
+        series.usage_out = self.token_usage.cell((*base, "output")) if op == "chat" else None
+        series.tokens_in = self.tokens.cell((*base, "input"))
+        series.tokens_out = self.tokens.cell((*base, "output"))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

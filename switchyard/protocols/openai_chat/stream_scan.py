@@ -113,15 +113,16 @@ class EventScan:
         if end == 0:
             return 0
         body = block[6:end - 2]
+        single = b"\n" not in body  # one event: how a live provider's reads usually come
         try:
-            if b"\n" not in body:  # one event: how a live provider's reads usually come
+            if single:
                 self._one(body)
             else:
                 parts = body.split(_NEXT_EVENT)
                 self._many(b"[" + b",".join(parts) + b"]")
             return -1 if end == len(block) else end
         except msgspec.ValidationError as e:
-            if b"\n" not in body:
+            if single:
                 return 0
             m = _AT_EVENT.search(str(e))
             if m is not None:
